@@ -1,0 +1,60 @@
+"""`ninjarag ask`: send a question to the running gateway and print the streamed answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+from httpx_sse import connect_sse
+
+from ninjarag.errors import UserError
+from services.common.contracts.answer import AnswerRequest
+
+
+def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: Callable[[str], None]) -> None:
+    request = AnswerRequest(question=question, top_k=top_k, stream=True)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with httpx.Client(base_url=gateway_url, timeout=httpx.Timeout(300, connect=5)) as client:
+            with connect_sse(client, "POST", "/v1/answer", json=request.model_dump(), headers=headers) as source:
+                if source.response.status_code == 404:
+                    raise UserError(
+                        f"the gateway at {gateway_url} does not serve POST /v1/answer yet: "
+                        "answering lands with the gateway issue"
+                    )
+                if source.response.is_error:
+                    source.response.read()
+                    raise UserError(_problem_line(source.response))
+                _print_stream(source.iter_sse(), echo)
+    except httpx.ConnectError:
+        raise UserError(f"no gateway answers at {gateway_url}: start the stack with `ninjarag up`") from None
+
+
+def _problem_line(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return f"gateway answered {response.status_code} {body.get('type')}: {body.get('detail')}"
+    except ValueError:
+        return f"gateway answered {response.status_code}: {response.text[:200]}"
+
+
+def _print_stream(events, echo: Callable[[str], None]) -> None:  # noqa: ANN001 - iterator of ServerSentEvent
+    sources: list[dict] = []
+    for sse in events:
+        data = json.loads(sse.data) if sse.data else {}
+        if sse.event == "sources":
+            sources = data.get("sources", [])
+        elif sse.event == "sentence":
+            echo(data["text"])
+        elif sse.event == "citations":
+            echo("\nSources:")
+            for source in data.get("citations", []):
+                echo(f"  [{source['n']}] {source['title'] or source['id']}")
+        elif sse.event == "done":
+            timings = ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in data.get("timings_ms", {}).items())
+            echo(f"\n({data.get('verdict')}; {len(sources)} passages retrieved; {timings})")
+            return
+        elif sse.event == "error":
+            raise UserError(f"the answer failed: {data.get('type')}: {data.get('message')}")
+    raise UserError("the gateway closed the stream without a final event")

@@ -1,0 +1,145 @@
+"""The `ninjarag` command."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ninjarag import ask as ask_module
+from ninjarag import stack, testing
+from ninjarag.errors import UserError
+from ninjarag.prepare.steps import StepResult, build_steps, run_steps
+from ninjarag.settings import StackSettings
+from services.common.corpus import CorpusFormatError, iter_passages
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="ninjarag: guarded, cited answers from a corpus.")
+corpus_app = typer.Typer(no_args_is_help=True, help="Inspect corpus files.")
+app.add_typer(corpus_app, name="corpus")
+
+DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def _report_step(number: int, total: int, result: StepResult) -> None:
+    state = f"done in {result.seconds:.1f}s" if result.did_work else "up to date"
+    counts = {key: value for key, value in result.counts.items() if key != "installed" and value}
+    typer.echo(f"[{number}/{total}] {result.name}: {state}" + (f" {json.dumps(counts)}" if counts else ""))
+
+
+def _prepare(settings: StackSettings) -> list[StepResult]:
+    started = time.perf_counter()
+    results = run_steps(settings.paths, build_steps(settings.paths), _report_step)
+    work = sum(result.did_work for result in results)
+    typer.echo(f"prepared in {time.perf_counter() - started:.1f}s ({work} steps did work); manifest: {settings.paths.manifest}")
+    return results
+
+
+@app.command()
+def prepare() -> None:
+    """Install what is missing (Redis, service environments, data packages) and prepare data and models."""
+    try:
+        _prepare(StackSettings())
+    except UserError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def up() -> None:
+    """Start Redis and the four services on loopback and wait until each is ready."""
+    settings = StackSettings()
+    try:
+        progs = stack.up(settings, typer.echo)
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("interrupted: stopped everything that had started")
+        raise typer.Exit(130) from None
+    typer.echo("\nninjarag is up:")
+    for prog in progs:
+        typer.echo(f"  {prog.name:<10} {prog.url(settings.host):<28} log: {settings.run_path / 'logs' / (prog.name + '.log')}")
+    typer.echo("stop it with `ninjarag down`")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack; no process is left behind."""
+    settings = StackSettings()
+    typer.echo("stopped" if stack.down(settings) else "nothing was running")
+
+
+@app.command()
+def status() -> None:
+    """Show whether the local stack runs, and each program's state."""
+    settings = StackSettings()
+    if not stack.supervisord_pid(settings):
+        typer.echo("not running")
+        raise typer.Exit(1)
+    for name, state in stack.program_states(settings).items():
+        typer.echo(f"{name:<10} {state}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    top_k: Annotated[int, typer.Option(min=1, max=100, help="Passages to retrieve.")] = 10,
+) -> None:
+    """Ask the running gateway a question and print the streamed answer and its sources."""
+    settings = StackSettings()
+    try:
+        ask_module.ask(settings.gateway_url, question, settings.api_key, top_k, typer.echo)
+    except UserError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # the question failed the request contract
+        _fail(f"invalid question: {exc}")
+
+
+@app.command()
+def demo(question: Annotated[str, typer.Argument(help="The question to answer.")] = DEFAULT_QUESTION) -> None:
+    """The main job: prepare, start the whole stack, and answer a question. The stack keeps running."""
+    settings = StackSettings()
+    try:
+        _prepare(settings)
+        if not stack.supervisord_pid(settings):
+            stack.up(settings, typer.echo)
+        typer.echo(f"\nQ: {question}\n")
+        ask_module.ask(settings.gateway_url, question, settings.api_key, 10, typer.echo)
+    except UserError as exc:
+        _fail(str(exc))
+    typer.echo("\nThe stack keeps running: `ninjarag ask \"...\"` for more, `ninjarag down` to stop.")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(
+    ctx: typer.Context,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these suites (e.g. generator).")] = None,
+) -> None:
+    """Prepare, then run every suite in its own environment; extra arguments go to pytest."""
+    settings = StackSettings()
+    try:
+        _prepare(settings)
+    except UserError as exc:
+        _fail(str(exc))
+    totals = testing.run_suites(settings.paths, only or [], ctx.args, typer.echo)
+    typer.echo(f"\nninjarag: {totals.passed} passed, {totals.failed} failed, {totals.skipped} skipped")
+    raise typer.Exit(1 if totals.failed or not totals.passed else 0)
+
+
+@corpus_app.command("check")
+def corpus_check(path: Annotated[Path, typer.Argument(help="A JSONL corpus: one {id, title, text} per line.")]) -> None:
+    """Validate a corpus file and print its counts."""
+    try:
+        count = words = 0
+        for passage in iter_passages(path):
+            count += 1
+            words += len(passage.text.split())
+    except (CorpusFormatError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"passages": count, "words": words, "mean_words": round(words / max(count, 1), 1)}))

@@ -1,0 +1,1 @@
+"""`ninjarag prepare`: installs what is missing and prepares data and models, idempotently."""

@@ -1,0 +1,39 @@
+"""Settings of the command line and the local stack (env prefix NINJARAG_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.paths import Home
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NINJARAG_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Home.from_env().root)
+    # Where `up` keeps the supervisor config, pid, socket and logs; default <home>/run.
+    run_dir: Path | None = None
+    host: str = "127.0.0.1"
+    gateway_port: int = Field(default=8000, ge=1, le=65535)
+    retriever_port: int = Field(default=8001, ge=1, le=65535)
+    generator_port: int = Field(default=8002, ge=1, le=65535)
+    guard_port: int = Field(default=8003, ge=1, le=65535)
+    redis_port: int = Field(default=6379, ge=1, le=65535)
+    ready_timeout_s: float = Field(default=600.0, gt=0)
+    # The key `ask` sends as `Authorization: Bearer`.
+    api_key: str | None = None
+
+    @property
+    def paths(self) -> Home:
+        return Home(self.home.resolve())
+
+    @property
+    def run_path(self) -> Path:
+        return (self.run_dir or self.paths.run).resolve()
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"

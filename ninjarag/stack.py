@@ -1,0 +1,218 @@
+"""`ninjarag up` / `down`: Redis and the four services as local processes under supervisord.
+
+supervisord owns the processes (one log per program, process-group stop so vLLM's engine
+workers go too); this module writes its config, waits for readiness and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import redis
+
+from ninjarag import envs, system
+from ninjarag.errors import UserError
+from ninjarag.settings import StackSettings
+from services.common.paths import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    port: int
+    command: str
+    environment: dict[str, str]
+
+    def url(self, host: str) -> str:
+        return f"redis://{host}:{self.port}" if self.name == "redis" else f"http://{host}:{self.port}"
+
+
+def programs(settings: StackSettings) -> list[Program]:
+    home, host = settings.paths, settings.host
+    redis_dir = settings.run_path / "redis"
+    service_ports = {
+        "retriever": settings.retriever_port,
+        "generator": settings.generator_port,
+        "guard": settings.guard_port,
+        "gateway": settings.gateway_port,
+    }
+    common_env = {"NINJARAG_HOME": str(home.root), "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    result = [
+        Program(
+            "redis",
+            settings.redis_port,
+            f"{system.redis_server_binary() or 'redis-server'} --bind {host} --port {settings.redis_port} "
+            f"--dir {redis_dir} --save 60 1 --appendonly no --protected-mode yes",
+            {},
+        )
+    ]
+    for name, port in service_ports.items():
+        prefix = name.upper()
+        env = {**common_env, f"{prefix}_HOST": host, f"{prefix}_PORT": str(port)}
+        if name == "gateway":
+            env |= {
+                "GATEWAY_REDIS_URL": f"redis://{host}:{settings.redis_port}/0",
+                **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
+            }
+        result.append(Program(name, port, f"{envs.python_of(home, name)} -m services.{name}", env))
+    return result
+
+
+def _supervisor_config(settings: StackSettings, progs: list[Program]) -> str:
+    run = settings.run_path
+    logs = run / "logs"
+    sections = [
+        f"[supervisord]\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\nchildlogdir={logs}\n"
+        f"directory={REPO_ROOT}\nloglevel=info\n",
+        f"[unix_http_server]\nfile={run}/supervisor.sock\nchmod=0700\n",
+        f"[supervisorctl]\nserverurl=unix://{run}/supervisor.sock\n",
+        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+    ]
+    for prog in progs:
+        env = ",".join(f'{key}="{value}"' for key, value in prog.environment.items())
+        sections.append(
+            f"[program:{prog.name}]\ncommand={prog.command}\n"
+            + (f"environment={env}\n" if env else "")
+            + f"stdout_logfile={logs}/{prog.name}.log\nredirect_stderr=true\nstdout_logfile_maxbytes=50MB\n"
+            "autorestart=false\nstartsecs=0\nstopasgroup=true\nkillasgroup=true\nstopwaitsecs=20\n"
+        )
+    return "\n".join(sections)
+
+
+def _config_path(settings: StackSettings) -> Path:
+    return settings.run_path / "supervisord.conf"
+
+
+def supervisord_pid(settings: StackSettings) -> int | None:
+    pidfile = settings.run_path / "supervisord.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _check_can_start(settings: StackSettings, progs: list[Program]) -> None:
+    for prog in progs:
+        if prog.name != "redis" and not envs.python_of(settings.paths, prog.name).exists():
+            raise UserError(f"the {prog.name} environment is missing: run `ninjarag prepare` first")
+    if not system.redis_server_binary():
+        raise UserError("redis-server is not installed: run `ninjarag prepare` (or apt-get install redis-server)")
+    for prog in progs:
+        if _port_in_use(settings.host, prog.port):
+            raise UserError(
+                f"port {prog.port} ({prog.name}) is in use: stop what holds it, "
+                f"or set NINJARAG_{prog.name.upper()}_PORT to a free port"
+            )
+
+
+def _supervisorctl(settings: StackSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(_config_path(settings)), *args],
+        capture_output=True, text=True, check=False,
+    )
+
+
+def program_states(settings: StackSettings) -> dict[str, str]:
+    states = {}
+    for line in _supervisorctl(settings, "status").stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            states[parts[0]] = parts[1]
+    return states
+
+
+def _is_ready(prog: Program, host: str) -> bool:
+    try:
+        if prog.name == "redis":
+            return bool(redis.Redis(host=host, port=prog.port, socket_timeout=1).ping())
+        return httpx.get(f"{prog.url(host)}/readyz", timeout=2).status_code == 200
+    except (redis.RedisError, httpx.HTTPError):
+        return False
+
+
+def _log_tail(path: Path, lines: int = 5) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def up(settings: StackSettings, report: Callable[[str], None]) -> list[Program]:
+    progs = programs(settings)
+    if supervisord_pid(settings):
+        raise UserError(f"the stack is already running (run dir {settings.run_path}); `ninjarag down` stops it")
+    _check_can_start(settings, progs)
+    for folder in (settings.run_path / "logs", settings.run_path / "redis"):
+        folder.mkdir(parents=True, exist_ok=True)
+    _config_path(settings).write_text(_supervisor_config(settings, progs))
+    started = subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(_config_path(settings))],
+        capture_output=True, text=True, check=False,
+    )
+    if started.returncode != 0:
+        raise UserError(f"supervisord did not start: {(started.stderr or started.stdout).strip()[:300]}")
+    try:
+        _wait_until_ready(settings, progs, report)
+    except BaseException:
+        down(settings)
+        raise
+    return progs
+
+
+def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Callable[[str], None]) -> None:
+    deadline = time.monotonic() + settings.ready_timeout_s
+    pending = {prog.name: prog for prog in progs}
+    started = time.monotonic()
+    while pending:
+        states = program_states(settings)
+        for name, prog in list(pending.items()):
+            if _is_ready(prog, settings.host):
+                report(f"{name} ready after {time.monotonic() - started:.1f}s")
+                del pending[name]
+            elif states.get(name) in {"EXITED", "FATAL", "BACKOFF"}:
+                log = settings.run_path / "logs" / f"{name}.log"
+                raise UserError(f"{name} exited before it was ready; last lines of {log}:\n{_log_tail(log)}")
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(sorted(pending))
+            raise UserError(
+                f"not ready after {settings.ready_timeout_s:.0f}s: {names}; see the logs in {settings.run_path / 'logs'}"
+            )
+        time.sleep(0.5)
+
+
+def down(settings: StackSettings, timeout_s: float = 60.0) -> bool:
+    """Stop supervisord and everything under it; False when nothing was running."""
+    pid = supervisord_pid(settings)
+    if pid is None:
+        return False
+    _supervisorctl(settings, "shutdown")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,1 @@
+"""What the four services share: wire contracts, settings, logging, metrics, HTTP, errors."""

@@ -1,0 +1,1 @@
+"""Wire contracts: the only thing two services share. Change a contract and its tests together."""

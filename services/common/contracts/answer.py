@@ -1,0 +1,85 @@
+"""Gateway contract: POST /v1/answer and its Server-Sent Events.
+
+A stream is `sources`, then `sentence`* (each already passed by the guard), then
+`citations`, then exactly one terminal event: `done` or `error`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from services.common.contracts.base import Contract, Question, TopK
+
+
+class AnswerRequest(Contract):
+    question: Question
+    top_k: TopK = 10
+    stream: bool = True
+    max_tokens: int = Field(default=256, ge=1, le=4096)
+    filters: dict[str, Any] | None = Field(default=None, description="Reserved for metadata filters.")
+
+
+class Source(Contract):
+    n: int = Field(ge=1, description="The number the model sees and cites as [n].")
+    id: str
+    title: str
+    text: str
+    score: float | None = None
+
+
+class SourcesEvent(Contract):
+    event: Literal["sources"] = "sources"
+    sources: list[Source]
+
+
+class SentenceEvent(Contract):
+    event: Literal["sentence"] = "sentence"
+    index: int = Field(ge=0)
+    text: str
+    citations: list[int]
+
+
+class CitationsEvent(Contract):
+    event: Literal["citations"] = "citations"
+    citations: list[Source]
+
+
+class TokenCounts(Contract):
+    prompt: int = Field(ge=0)
+    completion: int = Field(ge=0)
+
+
+class DoneEvent(Contract):
+    event: Literal["done"] = "done"
+    verdict: Literal["ok", "partial", "refuse"]
+    timings_ms: dict[str, float]
+    tokens: TokenCounts
+    cache_hit: bool
+
+
+class ErrorEvent(Contract):
+    event: Literal["error"] = "error"
+    type: str
+    message: str
+
+
+AnswerEvent = Annotated[
+    SourcesEvent | SentenceEvent | CitationsEvent | DoneEvent | ErrorEvent,
+    Field(discriminator="event"),
+]
+TERMINAL_EVENTS = frozenset({"done", "error"})
+
+
+class AnswerResponse(Contract):
+    """`stream=false`: the same content as the stream, in one document."""
+
+    answer: str
+    sentences: list[SentenceEvent]
+    sources: list[Source]
+    citations: list[Source]
+    verdict: Literal["ok", "partial", "refuse"]
+    timings_ms: dict[str, float]
+    tokens: TokenCounts
+    cache_hit: bool

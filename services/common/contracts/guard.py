@@ -1,0 +1,59 @@
+"""Guard contract: POST /v1/guard/input and POST /v1/guard/output."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from services.common.contracts.base import Contract, Question
+from services.common.contracts.search import Passage
+
+
+class CategoryScore(Contract):
+    name: str
+    score: float = Field(ge=0.0, le=1.0)
+    flagged: bool
+
+
+class InputGuardRequest(Contract):
+    # Not `Question`: the guard must see and judge what the gateway would refuse.
+    question: str = Field(max_length=20_000)
+
+
+class InputVerdict(Contract):
+    allowed: bool
+    categories: list[CategoryScore]
+    reason: str
+
+
+class OutputGuardRequest(Contract):
+    question: Question
+    sentences: list[str] | None = Field(default=None, max_length=200)
+    answer: str | None = Field(default=None, max_length=50_000)
+    passages: list[Passage] = Field(max_length=100)
+
+    @model_validator(mode="after")
+    def _one_of_sentences_or_answer(self) -> OutputGuardRequest:
+        if (self.sentences is None) == (self.answer is None):
+            raise ValueError("send exactly one of 'sentences' (already split) or 'answer' (text to split)")
+        return self
+
+
+class SentenceVerdict(Contract):
+    index: int = Field(ge=0)
+    text: str
+    citations_found: list[int] = Field(description="Passage numbers cited as [n], 1-based.")
+    citations_valid: bool = Field(description="Every cited number points at a passage that exists.")
+    citations_added: list[int] = Field(default_factory=list, description="Citations the guard found support for.")
+    support_score: float = Field(ge=0.0, le=1.0)
+    supported: bool
+    safe: bool
+    action: Literal["keep", "drop", "flag"]
+    reasons: list[str] = Field(default_factory=list)
+
+
+class OutputVerdict(Contract):
+    sentences: list[SentenceVerdict]
+    verdict: Literal["ok", "partial", "refuse"]
+    reason: str

@@ -1,0 +1,141 @@
+"""Typed errors, mapped once to problem+json (RFC 9457) responses with a stable `type`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.contracts.problem import Problem, ValidationIssue
+from services.common.request_context import current_request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class NinjaragError(Exception):
+    """Base of every error a service raises on purpose. `type` is the stable contract."""
+
+    type: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, detail: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+    def to_problem(self, instance: str | None = None) -> Problem:
+        return Problem(
+            type=self.type,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            request_id=current_request_id(),
+        )
+
+
+class InvalidRequest(NinjaragError):
+    type, title, status = "invalid_request", "Invalid request", 422
+
+
+class Unauthorized(NinjaragError):
+    type, title, status = "unauthorized", "Missing or invalid API key", 401
+
+
+class NotFound(NinjaragError):
+    type, title, status = "not_found", "Not found", 404
+
+
+class RateLimited(NinjaragError):
+    type, title, status = "rate_limited", "Rate limit exceeded", 429
+
+
+class Overloaded(NinjaragError):
+    type, title, status = "overloaded", "Server is at capacity", 503
+
+
+class NotReady(NinjaragError):
+    type, title, status = "not_ready", "Service is not ready", 503
+
+
+class UpstreamError(NinjaragError):
+    type, title, status = "upstream_error", "A downstream service failed", 502
+
+
+class UpstreamTimeout(NinjaragError):
+    type, title, status = "upstream_timeout", "A downstream service timed out", 504
+
+
+_HTTP_STATUS_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def problem_response(problem: Problem, retry_after_s: float | None = None) -> JSONResponse:
+    headers = {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after_s)))
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """The one place where exceptions become HTTP responses."""
+
+    @app.exception_handler(NinjaragError)
+    async def _typed(request: Request, exc: NinjaragError) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("request failed: %s: %s", exc.type, exc.detail)
+        return problem_response(exc.to_problem(request.url.path), exc.retry_after_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        issues = [ValidationIssue.from_pydantic(err) for err in exc.errors()]
+        detail = "; ".join(f"{issue.field}: {issue.message}" for issue in issues)
+        problem = InvalidRequest(detail).to_problem(request.url.path)
+        problem.errors = issues
+        return problem_response(problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = Problem(
+            type=_HTTP_STATUS_TYPES.get(exc.status_code, "http_error"),
+            title=str(exc.detail),
+            status=exc.status_code,
+            detail=f"{request.method} {request.url.path}: {exc.detail}",
+            instance=request.url.path,
+            request_id=current_request_id(),
+        )
+        return problem_response(problem)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem_response(NinjaragError("unexpected error; see the service log").to_problem(request.url.path))
+
+
+def problem_from_response(status: int, body: Any) -> NinjaragError:
+    """Rebuild a typed error from a downstream problem+json body (for the HTTP client)."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    error_type = body.get("type") if isinstance(body, dict) else None
+    for cls in (InvalidRequest, Unauthorized, NotFound, RateLimited, Overloaded, NotReady, UpstreamTimeout):
+        if cls.type == error_type:
+            return cls(detail or cls.title)
+    return UpstreamError(f"downstream answered {status}: {detail or body!r}"[:500])

@@ -1,0 +1,132 @@
+"""The one async HTTP client services use to call each other.
+
+Timeouts on every call; retries with backoff only where the caller says the call is
+idempotent (search, guard), never for generation; the request id travels along.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import httpx
+from httpx_sse import aconnect_sse
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from services.common.errors import NinjaragError, UpstreamError, UpstreamTimeout, problem_from_response
+from services.common.metrics import UPSTREAM_CALLS
+from services.common.request_context import REQUEST_ID_HEADER, current_request_id
+
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+_RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, (_RetryableStatus, httpx.TransportError))
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        caller: str,
+        upstream: str,
+        base_url: str,
+        *,
+        timeout_s: float,
+        attempts: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.caller = caller
+        self.upstream = upstream
+        self.attempts = attempts
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _headers(self) -> dict[str, str]:
+        request_id = current_request_id()
+        return {REQUEST_ID_HEADER: request_id} if request_id else {}
+
+    async def post_json(
+        self, path: str, body: BaseModel, response_model: type[ResponseT], *, idempotent: bool
+    ) -> ResponseT:
+        payload = body.model_dump(mode="json")
+        response = await self._send("POST", path, payload, idempotent=idempotent)
+        return response_model.model_validate(response.json())
+
+    async def get_json(self, path: str) -> object:
+        return (await self._send("GET", path, None, idempotent=True)).json()
+
+    async def _send(self, method: str, path: str, payload: object, *, idempotent: bool) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts if idempotent else 1),
+            wait=wait_exponential_jitter(initial=0.1, max=2.0),
+            retry=retry_if_exception(_is_retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._client.request(method, path, json=payload, headers=self._headers())
+                    if response.status_code in _RETRYABLE_STATUS:
+                        raise _RetryableStatus(response)
+        except _RetryableStatus as exc:
+            self._count("error")
+            raise self._error_from(exc.response) from None
+        except httpx.TransportError as exc:
+            self._count("unreachable")
+            raise self._transport_error(exc) from exc
+        if response.is_error:
+            self._count("error")
+            raise self._error_from(response)
+        self._count("ok")
+        return response
+
+    async def stream_events(self, path: str, body: BaseModel) -> AsyncIterator[tuple[str, dict]]:
+        """POST and yield (event, data) from a Server-Sent Events stream. Never retried."""
+        try:
+            async with aconnect_sse(
+                self._client, "POST", path, json=body.model_dump(mode="json"), headers=self._headers()
+            ) as source:
+                if source.response.is_error:
+                    await source.response.aread()
+                    self._count("error")
+                    raise self._error_from(source.response)
+                async for sse in source.aiter_sse():
+                    yield sse.event, json.loads(sse.data) if sse.data else {}
+        except httpx.TransportError as exc:
+            self._count("unreachable")
+            raise self._transport_error(exc) from exc
+        self._count("ok")
+
+    def _count(self, outcome: str) -> None:
+        UPSTREAM_CALLS.labels(self.caller, self.upstream, outcome).inc()
+
+    def _error_from(self, response: httpx.Response) -> NinjaragError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:300]
+        error = problem_from_response(response.status_code, body)
+        error.detail = f"{self.upstream}: {error.detail}"
+        return error
+
+    def _transport_error(self, exc: httpx.TransportError) -> NinjaragError:
+        where = f"{self.upstream} at {self._client.base_url}"
+        if isinstance(exc, httpx.TimeoutException):
+            return UpstreamTimeout(f"{where} did not answer in time ({type(exc).__name__})")
+        return UpstreamError(f"cannot reach {where}: {type(exc).__name__}: {exc}")

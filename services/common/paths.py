@@ -1,0 +1,66 @@
+"""Where prepared data, models, environments and run state live (NINJARAG_HOME, default ./.ninjarag)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(Path(os.environ.get("NINJARAG_HOME", REPO_ROOT / ".ninjarag")).resolve())
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def corpus(self) -> Path:
+        return self.data / "corpus.jsonl"
+
+    @property
+    def nq_dev(self) -> Path:
+        return self.data / "nq_open_dev.jsonl"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def generator_model(self) -> Path:
+        return self.models / "smollm2-135m-instruct"
+
+    @property
+    def encoder_model(self) -> Path:
+        return self.models / "all-minilm-l6-v2"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def venvs(self) -> Path:
+        return self.root / "venvs"
+
+    def venv(self, name: str) -> Path:
+        return self.venvs / name
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.run / "logs"
+
+    @property
+    def cache(self) -> Path:
+        """Caches that tools would otherwise scatter in ~/.cache and /tmp (vLLM, torch extensions)."""
+        return self.root / "cache"

@@ -1,0 +1,1 @@
+"""Gateway: auth, rate limits, answer cache, and the guarded answer stream. Orchestrates, never computes."""

@@ -1,0 +1,1 @@
+"""Generator: vLLM with continuous batching, prefill buckets, the citing RAG prompt, token streaming."""

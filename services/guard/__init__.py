@@ -1,0 +1,1 @@
+"""Guard: question safety, citation verification, hallucination checks."""

@@ -1,0 +1,1 @@
+"""Retriever: ColBERT late-interaction search over a PLAID index."""
