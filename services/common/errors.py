@@ -131,11 +131,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(NinjaragError("unexpected error; see the service log").to_problem(request.url.path))
 
 
-def problem_from_response(status: int, body: Any) -> NinjaragError:
+def problem_from_response(upstream: str, status: int, body: Any) -> NinjaragError:
     """Rebuild a typed error from a downstream problem+json body (for the HTTP client)."""
     detail = body.get("detail") if isinstance(body, dict) else None
     error_type = body.get("type") if isinstance(body, dict) else None
     for cls in (InvalidRequest, Unauthorized, NotFound, RateLimited, Overloaded, NotReady, UpstreamTimeout):
         if cls.type == error_type:
-            return cls(detail or cls.title)
-    return UpstreamError(f"downstream answered {status}: {detail or body!r}"[:500])
+            return cls(f"{upstream}: {detail or cls.title}")
+    return UpstreamError(f"{upstream} answered {status}: {detail or body!r}"[:500])

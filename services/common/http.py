@@ -121,9 +121,7 @@ class ServiceClient:
             body = response.json()
         except ValueError:
             body = response.text[:300]
-        error = problem_from_response(response.status_code, body)
-        error.detail = f"{self.upstream}: {error.detail}"
-        return error
+        return problem_from_response(self.upstream, response.status_code, body)
 
     def _transport_error(self, exc: httpx.TransportError) -> NinjaragError:
         where = f"{self.upstream} at {self._client.base_url}"
