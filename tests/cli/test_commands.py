@@ -1,0 +1,62 @@
+"""Bad input to the command line: one line that says what to do, exit code 2."""
+
+import json
+import socket
+
+from typer.testing import CliRunner
+
+from ninjarag.cli import app
+from tests.conftest import free_port
+
+runner = CliRunner()
+
+
+def test_corpus_check_counts_a_good_file(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "title": "A", "text": "one two three"}\n')
+    result = runner.invoke(app, ["corpus", "check", str(path)])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"passages": 1, "words": 3, "mean_words": 3.0}
+
+
+def test_corpus_check_names_the_malformed_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "title": "A", "text": "x"}\n{"id": "b", "text": "y"}\n')
+    result = runner.invoke(app, ["corpus", "check", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {path}:2: title: Field required; each line needs string fields id, title, text"
+
+
+def test_ask_without_a_gateway_says_to_start_the_stack(monkeypatch):
+    monkeypatch.setenv("NINJARAG_GATEWAY_PORT", str(free_port()))
+    result = runner.invoke(app, ["ask", "Who wrote Hamlet?"])
+    assert result.exit_code == 2
+    assert "start the stack with `ninjarag up`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_ask_rejects_an_empty_question(monkeypatch):
+    result = runner.invoke(app, ["ask", "   "])
+    assert result.exit_code == 2
+    assert "invalid question" in result.stderr and "must not be empty" in result.stderr
+
+
+def test_up_refuses_a_port_in_use(monkeypatch, tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("NINJARAG_RUN_DIR", str(tmp_path / "run"))
+        monkeypatch.setenv("NINJARAG_GUARD_PORT", str(port))
+        result = runner.invoke(app, ["up"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: port {port} (guard) is in use: stop what holds it, or set NINJARAG_GUARD_PORT to a free port"
+    )
+
+
+def test_status_and_down_when_nothing_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("NINJARAG_RUN_DIR", str(tmp_path / "run"))
+    assert runner.invoke(app, ["status"]).exit_code == 1
+    result = runner.invoke(app, ["down"])
+    assert result.exit_code == 0 and "nothing was running" in result.stdout
