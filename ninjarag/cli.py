@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ninjarag import ask as ask_module
-from ninjarag import stack, testing
+from ninjarag import envs, stack, testing
 from ninjarag.errors import UserError
 from ninjarag.prepare.steps import StepResult, build_steps, run_steps
 from ninjarag.settings import StackSettings
@@ -19,6 +19,8 @@ from services.common.corpus import CorpusFormatError, iter_passages
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ninjarag: guarded, cited answers from a corpus.")
 corpus_app = typer.Typer(no_args_is_help=True, help="Inspect corpus files.")
 app.add_typer(corpus_app, name="corpus")
+index_app = typer.Typer(no_args_is_help=True, help="Build retriever indexes.")
+app.add_typer(index_app, name="index")
 
 DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 
@@ -143,3 +145,31 @@ def corpus_check(path: Annotated[Path, typer.Argument(help="A JSONL corpus: one 
     except (CorpusFormatError, FileNotFoundError) as exc:
         _fail(str(exc))
     typer.echo(json.dumps({"passages": count, "words": words, "mean_words": round(words / max(count, 1), 1)}))
+
+
+@index_app.command("build")
+def index_build(
+    corpus: Annotated[Path, typer.Option(help="JSONL corpus: one {id, title, text} per line.")],
+    out: Annotated[Path, typer.Option(help="Index folder to write (replaced when the build completes).")],
+    checkpoint: Annotated[Path | None, typer.Option(help="ColBERT checkpoint folder [default: the local MiniLM one].")] = None,
+    encoding: Annotated[str, typer.Option(help="'plain' (local MiniLM) or 'colbert' (a trained ColBERT).")] = "plain",
+    nbits: Annotated[int, typer.Option(help="Bits per residual dimension: 1, 2 or 4.")] = 2,
+) -> None:
+    """Encode a corpus with a ColBERT checkpoint into a PLAID index, plus BM25 and a manifest."""
+    settings = StackSettings()
+    home = settings.paths
+    try:
+        for passage_count, _ in enumerate(iter_passages(corpus), start=1):
+            pass
+    except (CorpusFormatError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if not envs.python_of(home, "retriever").exists():
+        _fail("the retriever environment is missing: run `ninjarag prepare` first")
+    typer.echo(f"indexing {passage_count:,} passages from {corpus} into {out}")
+    args = ["services.retriever.indexing", "--corpus", str(corpus.resolve()), "--out", str(out.resolve()),
+            "--checkpoint", str((checkpoint or home.colbert_checkpoint).resolve()), "--encoding", encoding,
+            "--nbits", str(nbits)]
+    try:
+        envs.run_module(home, "retriever", args, "index build", envs.retriever_env_vars(home))
+    except UserError as exc:
+        _fail(str(exc))

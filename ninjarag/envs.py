@@ -7,6 +7,7 @@ cannot share one. Each environment gets the repository installed editable with i
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -77,3 +78,23 @@ def _run(command: list[str], log, what: str, log_path: Path) -> None:  # noqa: A
             f"could not {what} (exit {result.returncode}): {tail[0][:200]} — check access to PyPI and "
             f"disk space, then rerun `ninjarag prepare`; full log: {log_path}"
         )
+
+
+def retriever_env_vars(home: Home) -> dict[str, str]:
+    """What every retriever process needs: the kept C++ extensions, and no hub access."""
+    return {"TORCH_EXTENSIONS_DIR": str(home.torch_extensions), "HF_HUB_OFFLINE": "1"}
+
+
+def run_module(home: Home, env_name: str, args: list[str], what: str, extra_env: dict[str, str] | None = None,
+               log_path: Path | None = None) -> None:
+    """Run `python -m ...` in a service environment; output to `log_path` (default: the terminal)."""
+    command = [str(python_of(home, env_name)), "-m", *args]
+    env = {**os.environ, **(extra_env or {})}
+    if log_path is None:
+        result = subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
+    else:
+        with log_path.open("w") as log:
+            result = subprocess.run(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        where = f"; see {log_path}" if log_path else ""
+        raise UserError(f"{what} failed (exit {result.returncode}){where}")

@@ -142,13 +142,17 @@ def program_states(settings: StackSettings) -> dict[str, str]:
     return states
 
 
-def _is_ready(prog: Program, host: str) -> bool:
+def _readiness(prog: Program, host: str) -> tuple[bool, str | None]:
+    """(ready, failure): a failed readiness check will not heal by waiting, so `up` stops at once."""
     try:
         if prog.name == "redis":
-            return bool(redis.Redis(host=host, port=prog.port, socket_timeout=1).ping())
-        return httpx.get(f"{prog.url(host)}/readyz", timeout=2).status_code == 200
-    except (redis.RedisError, httpx.HTTPError):
-        return False
+            return bool(redis.Redis(host=host, port=prog.port, socket_timeout=1).ping()), None
+        response = httpx.get(f"{prog.url(host)}/readyz", timeout=2)
+        failed = [f"{name}: {state}" for name, state in response.json().get("checks", {}).items()
+                  if state.startswith("failed")]
+        return response.status_code == 200, "; ".join(failed) or None
+    except (redis.RedisError, httpx.HTTPError, ValueError):
+        return False, None
 
 
 def _log_tail(path: Path, lines: int = 5) -> str:
@@ -187,9 +191,12 @@ def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Cal
     while pending:
         states = program_states(settings)
         for name, prog in list(pending.items()):
-            if _is_ready(prog, settings.host):
+            ready, failure = _readiness(prog, settings.host)
+            if ready:
                 report(f"{name} ready after {time.monotonic() - started:.1f}s")
                 del pending[name]
+            elif failure:
+                raise UserError(f"{name} cannot become ready: {failure}")
             elif states.get(name) in {"EXITED", "FATAL", "BACKOFF"}:
                 log = settings.run_path / "logs" / f"{name}.log"
                 raise UserError(f"{name} exited before it was ready; last lines of {log}:\n{_log_tail(log)}")

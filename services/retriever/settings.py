@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -13,4 +14,14 @@ class RetrieverSettings(ComputeSettings):
     model_config = SettingsConfigDict(env_prefix="RETRIEVER_", extra="ignore")
 
     port: int = Field(default=8001, ge=1, le=65535)
-    corpus_path: Path = Field(default_factory=lambda: Home.from_env().corpus)
+    index_dir: Path = Field(default_factory=lambda: Home.from_env().demo_index)
+    # Production: a trained colbertv2.0 folder. Locally: MiniLM in the same layout.
+    checkpoint_path: Path = Field(default_factory=lambda: Home.from_env().colbert_checkpoint)
+    torch_extensions_dir: Path = Field(default_factory=lambda: Home.from_env().torch_extensions)
+    precision: Literal["bf16", "fp32"] = "bf16"
+    # Concurrent requests are encoded together: up to max_batch queries, waiting at most batch_wait_ms.
+    max_batch: int = Field(default=16, ge=1, le=256)
+    batch_wait_ms: float = Field(default=2.0, ge=0, le=100)
+    # Queries waiting beyond this are refused with 503 + Retry-After instead of queueing without bound.
+    max_queued: int = Field(default=256, ge=1)
+    hybrid_candidates: int = Field(default=100, ge=1, le=1000)

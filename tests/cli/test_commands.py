@@ -60,3 +60,12 @@ def test_status_and_down_when_nothing_runs(monkeypatch, tmp_path):
     assert runner.invoke(app, ["status"]).exit_code == 1
     result = runner.invoke(app, ["down"])
     assert result.exit_code == 0 and "nothing was running" in result.stdout
+
+
+def test_index_build_names_the_malformed_corpus_line(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "title": "A", "text": "x"}\n{"id": "a", "title": "B", "text": "y"}\n')
+    result = runner.invoke(app, ["index", "build", "--corpus", str(corpus), "--out", str(tmp_path / "idx")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {corpus}:2: duplicate id 'a'; ids must be unique"
+    assert not (tmp_path / "idx").exists()

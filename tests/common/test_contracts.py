@@ -20,14 +20,22 @@ from services.common.contracts.guard import (
     OutputVerdict,
     SentenceVerdict,
 )
-from services.common.contracts.search import Passage, SearchRequest, SearchResponse
+from services.common.contracts.search import (
+    BatchSearchRequest,
+    Passage,
+    RerankRequest,
+    SearchRequest,
+    SearchResult,
+)
 
 PASSAGE = Passage(id="wiki-1-0", title="Apollo 11", text="Apollo 11 landed on the Moon in 1969.", score=12.5)
 SOURCE = Source(n=1, id="wiki-1-0", title="Apollo 11", text="Apollo 11 landed on the Moon in 1969.", score=1.0)
 
 ROUND_TRIPS = [
-    SearchRequest(query="When did Apollo 11 land?", top_k=5, first_stage="bm25"),
-    SearchResponse(passages=[PASSAGE], index_version="abc", took_ms=3.2),
+    SearchRequest(query="When did Apollo 11 land?", k=5, mode="bm25"),
+    BatchSearchRequest(queries=["a?", "b?"], k=3, mode="plaid"),
+    SearchResult(passages=[PASSAGE], index_version="abc", timings_ms={"total": 3.2}),
+    RerankRequest(query="When?", passages=[PASSAGE]),
     GenerateRequest(question="When?", passages=[PASSAGE], max_tokens=64, packing="latency"),
     OutputGuardRequest(question="When?", sentences=["It landed in 1969 [1]."], passages=[PASSAGE]),
     InputVerdict(allowed=True, categories=[CategoryScore(name="toxicity", score=0.01, flagged=False)], reason="ok"),
@@ -102,6 +110,27 @@ def test_passage_needs_an_id_and_text():
         Passage(id="", title="t", text="x")
     with pytest.raises(ValidationError):
         Passage(id="a", title="t", text="")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"query": "q", "k": 0},
+        {"query": "q", "k": 1000},
+        {"query": "q", "mode": "dense"},
+        {"query": "x" * 100_000},
+    ],
+)
+def test_search_request_bounds(payload):
+    with pytest.raises(ValidationError):
+        SearchRequest.model_validate(payload)
+
+
+def test_batch_search_needs_one_to_64_queries():
+    with pytest.raises(ValidationError):
+        BatchSearchRequest(queries=[])
+    with pytest.raises(ValidationError):
+        BatchSearchRequest(queries=["q"] * 65)
 
 
 def test_generate_request_bounds():

@@ -3,12 +3,12 @@
 import httpx
 import pytest
 
-from services.common.contracts.search import SearchRequest, SearchResponse
+from services.common.contracts.search import SearchRequest, SearchResult
 from services.common.errors import InvalidRequest, Overloaded, UpstreamError, UpstreamTimeout
 from services.common.http import ServiceClient
 from services.common.request_context import reset_request_id, set_request_id
 
-OK_BODY = {"passages": [], "index_version": "v1", "took_ms": 1.0}
+OK_BODY = {"passages": [], "index_version": "v1", "timings_ms": {"total": 1.0}}
 OVERLOADED = {"type": "overloaded", "title": "t", "status": 503, "detail": "queue full"}
 
 
@@ -25,7 +25,7 @@ async def test_idempotent_call_is_retried_until_it_succeeds():
         return httpx.Response(503, json=OVERLOADED) if len(calls) < 3 else httpx.Response(200, json=OK_BODY)
 
     client = client_with(handler)
-    result = await client.post_json("/v1/search", SearchRequest(query="q"), SearchResponse, idempotent=True)
+    result = await client.post_json("/v1/search", SearchRequest(query="q"), SearchResult, idempotent=True)
     assert result.index_version == "v1"
     assert len(calls) == 3
 
@@ -38,7 +38,7 @@ async def test_non_idempotent_call_is_not_retried():
         return httpx.Response(503, json=OVERLOADED)
 
     with pytest.raises(Overloaded, match="retriever: queue full"):
-        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResponse, idempotent=False)
+        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResult, idempotent=False)
     assert len(calls) == 1
 
 
@@ -70,7 +70,7 @@ async def test_client_error_is_rebuilt_as_the_typed_error_and_not_retried():
         return httpx.Response(422, json={"type": "invalid_request", "title": "t", "status": 422, "detail": "top_k: too big"})
 
     with pytest.raises(InvalidRequest, match="top_k: too big"):
-        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResponse, idempotent=True)
+        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResult, idempotent=True)
     assert len(calls) == 1
 
 
@@ -83,7 +83,7 @@ async def test_request_id_travels_with_the_call():
 
     token = set_request_id("req-99")
     try:
-        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResponse, idempotent=True)
+        await client_with(handler).post_json("/v1/search", SearchRequest(query="q"), SearchResult, idempotent=True)
     finally:
         reset_request_id(token)
     assert seen["id"] == "req-99"

@@ -28,13 +28,13 @@ def client():
 
 
 def test_invalid_body_is_a_422_problem_naming_the_field(client):
-    response = client.post("/v1/search", json={"query": "ok", "top_k": 0})
+    response = client.post("/v1/search", json={"query": "ok", "k": 0})
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["type"] == "invalid_request"
-    assert body["errors"] == [{"field": "top_k", "message": "Input should be greater than or equal to 1"}]
-    assert "top_k" in body["detail"]
+    assert body["errors"] == [{"field": "k", "message": "Input should be greater than or equal to 1"}]
+    assert "k: " in body["detail"]
 
 
 def test_malformed_json_is_a_422_problem(client):

@@ -59,3 +59,14 @@ def test_up_then_down(settings):
     for prog in progs:
         assert not stack._port_in_use(settings.host, prog.port)  # noqa: SLF001
     assert stack.down(settings) is False
+
+
+def test_up_stops_at_once_when_a_service_cannot_become_ready(monkeypatch, tmp_path):
+    settings = StackSettings(
+        run_dir=tmp_path / "run", gateway_port=free_port(), retriever_port=free_port(),
+        generator_port=free_port(), guard_port=free_port(), redis_port=free_port(),
+    )
+    monkeypatch.setenv("RETRIEVER_INDEX_DIR", str(tmp_path / "no-index"))
+    with pytest.raises(UserError, match=r"retriever cannot become ready: index: failed: no index at .*no-index"):
+        stack.up(settings, lambda line: None)
+    assert stack.supervisord_pid(settings) is None

@@ -1,4 +1,4 @@
-"""Retriever contract: POST /v1/search."""
+"""Retriever contract: POST /v1/search (single and batched) and POST /v1/rerank."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.common.contracts.base import Contract, Question, TopK
+from services.common.contracts.base import Contract, Question
+
+SearchMode = Literal["plaid", "bm25", "hybrid"]
+K = Field(default=10, ge=1, le=100, description="How many passages to return.")
 
 
 class Passage(Contract):
@@ -18,14 +21,35 @@ class Passage(Contract):
 
 class SearchRequest(Contract):
     query: Question
-    top_k: TopK = 10
-    first_stage: Literal["none", "bm25"] = Field(
-        default="none",
-        description="'bm25': BM25 picks candidates that ColBERT reranks; 'none': ColBERT over the whole index.",
+    k: int = K
+    mode: SearchMode = Field(
+        default="hybrid",
+        description="'plaid': ColBERT end to end; 'bm25': BM25 only; "
+        "'hybrid': BM25 candidates re-ranked by exact ColBERT MaxSim, fused with PLAID results.",
     )
 
 
-class SearchResponse(Contract):
+class BatchSearchRequest(Contract):
+    queries: list[Question] = Field(min_length=1, max_length=64)
+    k: int = K
+    mode: SearchMode = "hybrid"
+
+
+class SearchResult(Contract):
     passages: list[Passage]
     index_version: str
-    took_ms: float
+    timings_ms: dict[str, float] = Field(description="Per stage: queue, encode, search, total.")
+
+
+class BatchSearchResult(Contract):
+    results: list[SearchResult]
+
+
+class RerankRequest(Contract):
+    query: Question
+    passages: list[Passage] = Field(min_length=1, max_length=100)
+
+
+class RerankResult(Contract):
+    passages: list[Passage] = Field(description="The given passages, best first, `score` = MaxSim.")
+    timings_ms: dict[str, float]

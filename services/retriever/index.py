@@ -1,0 +1,141 @@
+"""A built index, loaded read-only: PLAID search, BM25, exact MaxSim over given passages, hybrid.
+
+Not thread-safe (colbert-ai's Searcher keeps per-call settings in its config): the search
+worker calls it from one thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from services.common.contracts.search import Passage, SearchMode
+from services.common.corpus import iter_passages
+from services.retriever.bm25 import Bm25Index
+from services.retriever.encoding import Precision, configure_checkpoint, passage_text
+from services.retriever.indexing import BM25_DIR, PASSAGES_FILE, PLAID_DIR
+from services.retriever.manifest import IndexManifest
+
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
+
+
+@dataclass(frozen=True)
+class SearchTuning:
+    hybrid_candidates: int = 100  # BM25 candidates re-ranked by exact MaxSim in hybrid mode
+    # PLAID candidate generation, by k (colbert-ai's own defaults for k <= 10 and k <= 100).
+    ncells_small_k: int = 1
+    ncells_large_k: int = 2
+
+
+class IndexLoadError(RuntimeError):
+    """The index is missing, incomplete or does not fit the checkpoint."""
+
+
+class RetrieverIndex:
+    def __init__(self, index_dir: Path, checkpoint: Path, precision: Precision, tuning: SearchTuning) -> None:
+        self.index_dir = index_dir
+        self.checkpoint_path = checkpoint
+        self.precision = precision
+        self.tuning = tuning
+        self.manifest: IndexManifest | None = None
+        self.passages: list[Passage] = []
+
+    def load(self) -> str:
+        try:
+            self.manifest = IndexManifest.read(self.index_dir)
+            self.passages = list(iter_passages(self.index_dir / PASSAGES_FILE))
+            if len(self.passages) != self.manifest.passages:
+                raise IndexLoadError(f"{self.index_dir}: manifest says {self.manifest.passages} passages, found {len(self.passages)}")
+            self._searcher = self._load_searcher()
+            self._bm25 = Bm25Index(self.index_dir / BM25_DIR)
+        except IndexLoadError:
+            raise
+        except FileNotFoundError as exc:
+            raise IndexLoadError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - colbert-ai fails with assorted errors on a broken index
+            raise IndexLoadError(f"cannot load the index at {self.index_dir}: {type(exc).__name__}: {exc}") from exc
+        self.search_many(["warm up"], 1, "hybrid")
+        return f"{self.manifest.passages} passages, version {self.manifest.index_version}, {self.manifest.encoding} encoding"
+
+    def _load_searcher(self):  # noqa: ANN202 - colbert Searcher
+        from colbert import Searcher
+        from colbert.infra import ColBERTConfig
+
+        if not (self.checkpoint_path / "config.json").is_file():
+            raise IndexLoadError(f"no checkpoint at {self.checkpoint_path}")
+        texts = [passage_text(p.title, p.text) for p in self.passages]
+        searcher = Searcher(
+            index=str(self.index_dir / PLAID_DIR),
+            checkpoint=str(self.checkpoint_path),  # the metadata holds the indexing-time path
+            collection=texts,
+            config=ColBERTConfig(query_maxlen=self.manifest.query_maxlen, gpus=0),
+            verbose=0,
+        )
+        configure_checkpoint(searcher.checkpoint, self.manifest.encoding, self.precision)
+        return searcher
+
+    @property
+    def version(self) -> str:
+        return self.manifest.index_version if self.manifest else "none"
+
+    def encode(self, queries: list[str]) -> torch.Tensor:
+        return self._searcher.encode(queries)
+
+    def plaid(self, query_embedding: torch.Tensor, k: int) -> list[tuple[int, float]]:
+        large = k > 10
+        self._searcher.configure(
+            ncells=self.tuning.ncells_large_k if large else self.tuning.ncells_small_k,
+            centroid_score_threshold=0.45 if large else 0.5,
+            ndocs=max(1024 if large else 256, 4 * k),
+        )
+        pids, _ranks, scores = self._searcher.dense_search(query_embedding.unsqueeze(0), k)
+        return list(zip(pids, scores, strict=True))
+
+    def exact(self, query_embedding: torch.Tensor, pids: list[int]) -> list[tuple[int, float]]:
+        """Exact MaxSim of the query against the given passages' stored embeddings, best first."""
+        if not pids:
+            return []
+        ranked, scores = self._searcher.ranker.rank(self._searcher.config, query_embedding.unsqueeze(0), pids=pids)
+        return list(zip(ranked, scores, strict=True))
+
+    def bm25(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self._bm25.search(query, k)
+
+    def hybrid(self, query: str, query_embedding: torch.Tensor, k: int) -> list[tuple[int, float]]:
+        depth = max(k, 20)
+        plaid = self.plaid(query_embedding, depth)
+        reranked = self.exact(query_embedding, [pid for pid, _ in self.bm25(query, self.tuning.hybrid_candidates)])
+        fused: dict[int, float] = {}
+        for ranking in (plaid, reranked[:depth]):
+            for rank, (pid, _score) in enumerate(ranking):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        return sorted(fused.items(), key=lambda item: item[1], reverse=True)[:k]
+
+    def search_encoded(self, query: str, embedding: torch.Tensor | None, k: int, mode: SearchMode) -> list[Passage]:
+        """Ranked passages for one query whose embedding was computed by `encode` (None for bm25)."""
+        if mode == "bm25":
+            ranked = self.bm25(query, k)
+        elif mode == "plaid":
+            ranked = self.plaid(embedding, k)
+        else:
+            ranked = self.hybrid(query, embedding, k)
+        return [self.passages[pid].model_copy(update={"score": round(score, 6)}) for pid, score in ranked]
+
+    def search_many(self, queries: list[str], k: int, mode: SearchMode) -> list[list[Passage]]:
+        """One ranked passage list per query; the queries are encoded together."""
+        embeddings = list(self.encode(queries)) if mode != "bm25" else [None] * len(queries)
+        return [self.search_encoded(q, e, k, mode) for q, e in zip(queries, embeddings, strict=True)]
+
+    def rerank(self, query: str, passages: list[Passage]) -> list[Passage]:
+        """Exact MaxSim of the query against passages given as text (they need not be in the index)."""
+        from colbert.modeling.colbert import colbert_score
+
+        checkpoint = self._searcher.checkpoint
+        query_embedding = self.encode([query])
+        ids, attention = checkpoint.doc_tokenizer.tensorize([passage_text(p.title, p.text) for p in passages])
+        docs, mask = checkpoint.doc(ids, attention, keep_dims="return_mask")
+        scores = colbert_score(query_embedding, docs.float(), mask, config=self._searcher.config).tolist()
+        order = sorted(range(len(passages)), key=lambda i: scores[i], reverse=True)
+        return [passages[i].model_copy(update={"score": round(scores[i], 6)}) for i in order]

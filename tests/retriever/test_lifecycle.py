@@ -1,0 +1,60 @@
+"""Index lifecycle: reload without dropping requests; a missing or broken index is a clear 503."""
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+from fastapi.testclient import TestClient
+
+from services.retriever.app import create_app
+from services.retriever.settings import RetrieverSettings
+from tests.helpers import wait_until_ready
+
+
+def test_reload_swaps_the_index_while_requests_keep_being_served(client, small_index):
+    def search(i: int) -> int:
+        return client.post("/v1/search", json={"query": f"music number {i}", "k": 5, "mode": "hybrid"}).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        searches = [pool.submit(search, i) for i in range(24)]
+        reload = pool.submit(client.post, "/v1/admin/reload", json={})
+        statuses = [future.result() for future in searches]
+        reloaded = reload.result()
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["index_dir"] == str(small_index)
+    assert statuses == [200] * 24
+    assert client.get("/readyz").json()["ready"] is True
+
+
+def test_reload_of_a_missing_index_fails_clearly_and_keeps_the_old_one(client, tmp_path):
+    response = client.post("/v1/admin/reload", json={"index_dir": str(tmp_path / "nothing")})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "reload_failed"
+    assert "missing manifest.json" in body["detail"] and "still serving the previous index" in body["detail"]
+    assert client.post("/v1/search", json={"query": "opera", "k": 1}).status_code == 200
+
+
+def test_missing_index_at_start_is_not_ready_and_search_is_503(home, tmp_path):
+    settings = RetrieverSettings(index_dir=tmp_path / "absent", checkpoint_path=home.colbert_checkpoint, cpu_threads=1)
+    with TestClient(create_app(settings)) as client:
+        ready = wait_until_ready(client)
+        assert ready["ready"] is False
+        assert "build one with `ninjarag index build`" in ready["checks"]["index"]
+        response = client.post("/v1/search", json={"query": "opera"})
+        assert response.status_code == 503
+        assert response.json()["type"] == "index_unavailable"
+        assert response.headers["retry-after"] == "5"
+        assert "Traceback" not in response.text
+
+
+def test_corrupt_index_at_start_is_a_clear_503(home, small_index, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(small_index, broken)
+    (broken / "plaid" / "0.residuals.pt").write_bytes(b"truncated")
+    settings = RetrieverSettings(index_dir=broken, checkpoint_path=home.colbert_checkpoint, cpu_threads=1)
+    with TestClient(create_app(settings)) as client:
+        ready = wait_until_ready(client, timeout_s=120)
+        assert ready["ready"] is False
+        assert ready["checks"]["index"].startswith(f"failed: cannot load the index at {broken}")
+        response = client.post("/v1/search", json={"query": "opera"})
+        assert response.status_code == 503 and response.json()["type"] == "index_unavailable"
