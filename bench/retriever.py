@@ -3,7 +3,7 @@
 the encoding comparison (plain vs ColBERT markers) for the local MiniLM stand-in.
 
 Run in the retriever environment after `ninjarag prepare`:
-    .ninjarag/venvs/retriever/bin/python bench/retriever.py [--questions 300] [--out bench/results/retriever.json]
+    .ninjarag/venvs/retriever/bin/python bench/retriever.py [--questions 1800] [--out bench/results/retriever.json]
 Prints a JSON document and a table. Loopback only, bounded in requests and time.
 """
 
@@ -253,7 +253,7 @@ def table(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=300, help="NQ-open dev questions for recall")
+    parser.add_argument("--questions", type=int, default=1800, help="NQ-open dev questions for recall")
     parser.add_argument("--requests", type=int, default=120, help="requests per latency run")
     parser.add_argument("--exact-queries", type=int, default=30)
     parser.add_argument("--out", type=Path)

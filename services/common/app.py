@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -50,12 +51,13 @@ class ReadinessState:
     def report(self, service: str) -> Readiness:
         return Readiness(service=service, ready=self.ready, checks=dict(self._checks))
 
-    def warm_up(self, name: str, load: Callable[[], str]) -> asyncio.Task[None]:
-        """Run a blocking load in a thread so /healthz answers while it runs; `load` returns a detail."""
+    def warm_up(self, name: str, load: Callable[[], str] | Callable[[], Awaitable[str]]) -> asyncio.Task[None]:
+        """Run a load (blocking ones in a thread) so /healthz answers meanwhile; `load` returns a detail."""
 
         async def run() -> None:
             try:
-                self.mark_ok(name, await asyncio.to_thread(load))
+                detail = await load() if inspect.iscoroutinefunction(load) else await asyncio.to_thread(load)
+                self.mark_ok(name, detail)
             except Exception as exc:  # noqa: BLE001 - any load failure makes the service not ready
                 log.exception("warm-up step %s failed", name)
                 self.mark_failed(name, f"{type(exc).__name__}: {exc}")

@@ -1,29 +1,134 @@
-"""Generator app factory."""
+"""Generator app factory: POST /v1/generate, streamed (SSE) or as one JSON document."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sse_starlette.sse import EventSourceResponse
 
 from services.common.app import ReadinessState, build_service_app
+from services.common.contracts.generate import GenerateDone, GenerateRequest, GenerateResponse
+from services.common.errors import NotReady
+from services.generator.engine import Engine
+from services.generator.metrics import ENGINE_UNFINISHED
 from services.generator.model_folder import load_tokenizer
+from services.generator.neuron import NeuronServing
+from services.generator.packing import ContextPacker
+from services.generator.prompt import PromptTemplate
+from services.generator.remote_engine import RemoteEngine
+from services.generator.service import GenerationService
 from services.generator.settings import GeneratorSettings
+from services.generator.vllm_engine import VllmEngine
+
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: GeneratorSettings) -> FastAPI:
+def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
+    """vLLM's CPU knobs, and its caches kept in the project instead of ~/.cache and /tmp."""
+    return {
+        "VLLM_CPU_KVCACHE_SPACE": str(settings.kv_cache_gib),
+        # Threads are bounded by OMP_NUM_THREADS (GENERATOR_CPU_THREADS), not pinned to cores
+        # this service would then assume it owns.
+        "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+        "VLLM_CACHE_ROOT": str(settings.vllm_cache_dir),
+        "TORCHINDUCTOR_CACHE_DIR": str(settings.vllm_cache_dir / "inductor"),
+        "VLLM_NO_USAGE_STATS": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+def engine_kwargs(settings: GeneratorSettings) -> dict:
+    if settings.device == "neuron":
+        return NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs, settings.tp_degree,
+                             settings.buckets, settings.neuron_compiled_artifacts).engine_kwargs()
+    return {
+        "model": str(settings.model_path),
+        "served_model_name": [settings.model_name],
+        "dtype": settings.dtype,
+        "max_model_len": settings.max_model_len,
+        "max_num_seqs": settings.max_num_seqs,
+        "max_num_batched_tokens": settings.max_num_batched_tokens or max(settings.max_model_len, 2048),
+        "enforce_eager": settings.enforce_eager,
+        "seed": 0,
+        "disable_log_stats": True,
+    }
+
+
+def build_engine(settings: GeneratorSettings) -> Engine:
+    if settings.engine == "remote":
+        return RemoteEngine(settings.remote_url, settings.model_name, settings.http_timeout_s, settings.remote_api_key)
+    if settings.device == "neuron":
+        os.environ.update(NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs,
+                                        settings.tp_degree, settings.buckets,
+                                        settings.neuron_compiled_artifacts).environment())
+    return VllmEngine(engine_kwargs(settings), settings.model_name)
+
+
+def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> FastAPI:
     settings.apply_cpu_threads()
-    readiness = ReadinessState("tokenizer")
+    for key, value in vllm_environment(settings).items():
+        os.environ.setdefault(key, value)
+    readiness = ReadinessState("engine")
+    engine = engine or build_engine(settings)
+    holder: dict[str, GenerationService] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        def load() -> str:
-            app.state.tokenizer = load_tokenizer(settings.model_path)
-            return f"{settings.model_path.name}, vocab {len(app.state.tokenizer)}"
+        async def start() -> str:
+            tokenizer = await asyncio.to_thread(load_tokenizer, settings.model_path)
+            packer = ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
+                                   settings.max_model_len, settings.max_passage_tokens, settings.min_passages)
+            await engine.start()
+            service = GenerationService(engine, packer, settings.max_num_seqs + settings.max_queued)
+            # Ready only once a generation went through end to end.
+            warm = GenerateRequest(question="Say hello.", max_tokens=4)
+            async for _ in service.events(warm, service.pack(warm)):
+                pass
+            holder["service"] = service
+            ENGINE_UNFINISHED.set_function(engine.unfinished_requests)
+            return f"{engine.model_name} on {settings.device}, max_model_len {settings.max_model_len}"
 
-        warm_up = readiness.warm_up("tokenizer", load)
+        warm_up = readiness.warm_up("engine", start)
         yield
         warm_up.cancel()
+        await engine.shutdown()
 
-    return build_service_app("generator", readiness=readiness, lifespan=lifespan)
+    app = build_service_app("generator", readiness=readiness, lifespan=lifespan)
+
+    def service() -> GenerationService:
+        if "service" not in holder:
+            raise NotReady(f"the engine is not ready: {readiness.report('generator').checks['engine']}", retry_after_s=5)
+        return holder["service"]
+
+    @app.post("/v1/generate", response_model=GenerateResponse,
+              responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then done"}})
+    async def generate(request: GenerateRequest):  # noqa: ANN202 - JSON or an event stream
+        current = service()
+        packed = current.pack(request)
+        current.admit()
+        if request.stream:
+            async def event_stream() -> AsyncIterator[dict]:
+                try:
+                    async for event in current.events(request, packed):
+                        yield {"event": event.event, "data": event.model_dump_json()}
+                finally:
+                    current.release()
+
+            return EventSourceResponse(event_stream(), ping=15)
+        try:
+            text, done = [], None
+            async for event in current.events(request, packed):
+                if isinstance(event, GenerateDone):
+                    done = event
+                else:
+                    text.append(event.text)
+        finally:
+            current.release()
+        return GenerateResponse(text="".join(text), **done.model_dump(exclude={"event"}))
+
+    return app

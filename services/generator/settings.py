@@ -1,16 +1,49 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.paths import Home
 from services.common.settings import ComputeSettings
+
+DEFAULT_BUCKETS = [128, 256, 512, 1024, 2048, 4096, 8192]
 
 
 class GeneratorSettings(ComputeSettings):
     model_config = SettingsConfigDict(env_prefix="GENERATOR_", extra="ignore")
 
     port: int = Field(default=8002, ge=1, le=65535)
+    # The LLM is the heaviest user of the CPU: half the cores by default.
+    cpu_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 2), ge=1)
     model_path: Path = Field(default_factory=lambda: Home.from_env().generator_model)
+    model_name: str = "smollm2-135m-instruct"
+    engine: Literal["vllm", "remote"] = "vllm"
+    remote_url: str | None = None
+    remote_api_key: str | None = None
+    device: Literal["cpu", "neuron", "cuda"] = "cpu"
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
+    max_model_len: int = Field(default=2048, ge=128)
+    max_num_seqs: int = Field(default=16, ge=1, description="Continuous batching: sequences in one step.")
+    max_num_batched_tokens: int | None = Field(default=None, ge=128)
+    kv_cache_gib: int = Field(default=2, ge=1, description="VLLM_CPU_KVCACHE_SPACE on the CPU.")
+    enforce_eager: bool = False
+    vllm_cache_dir: Path = Field(default_factory=lambda: Home.from_env().cache / "vllm")
+    # Admission: requests beyond max_num_seqs + max_queued get 503 + Retry-After.
+    max_queued: int = Field(default=64, ge=0)
+    prompt_template: str = "rag-v1"
+    buckets: list[int] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    min_passages: int = Field(default=3, ge=0)
+    max_passage_tokens: int = Field(default=256, ge=16)
+    # Neuron (inf2 / trn1) only.
+    tp_degree: int = Field(default=1, ge=1)
+    neuron_compiled_artifacts: Path | None = None
+
+    @model_validator(mode="after")
+    def _remote_needs_url(self) -> GeneratorSettings:
+        if self.engine == "remote" and not self.remote_url:
+            raise ValueError("GENERATOR_ENGINE=remote needs GENERATOR_REMOTE_URL")
+        return self
