@@ -3,12 +3,7 @@
 import json
 
 import pytest
-from fastapi.testclient import TestClient
-
-from services.generator.app import create_app
 from services.generator.model_folder import load_tokenizer
-from services.generator.settings import GeneratorSettings
-from tests.helpers import wait_until_ready
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +49,6 @@ def test_weights_load_and_generate_text(model_path):
 def test_missing_folder_says_to_prepare(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `ninjarag prepare`"):
         load_tokenizer(tmp_path / "nothing")
-
-
-def test_service_ready_once_the_tokenizer_loaded(model_path):
-    with TestClient(create_app(GeneratorSettings(model_path=model_path, cpu_threads=1))) as client:
-        body = wait_until_ready(client)
-        assert body["ready"] is True
-        assert body["checks"]["tokenizer"] == f"ok: {model_path.name}, vocab 49152"
 
 
 def test_the_generator_environment_imports_vllm():
