@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.paths import Home
 from services.common.settings import ComputeSettings
 
 
@@ -10,3 +14,30 @@ class GuardSettings(ComputeSettings):
     model_config = SettingsConfigDict(env_prefix="GUARD_", extra="ignore")
 
     port: int = Field(default=8003, ge=1, le=65535)
+    encoder_path: Path = Field(default_factory=lambda: Home.from_env().encoder_model)
+    max_question_chars: int = Field(default=2000, ge=1)
+    # Thresholds per check.
+    toxicity_threshold: float = Field(default=0.85, ge=0, le=1)
+    injection_threshold: float = Field(default=0.75, ge=0, le=1, description="MiniLM similarity to a known attack.")
+    passage_injection_threshold: float = Field(default=0.8, ge=0, le=1)
+    support_threshold: float = Field(default=0.5, ge=0, le=1)
+    # Policy.
+    unsupported_action: Literal["drop", "flag"] = "drop"
+    refuse_below_supported_fraction: float = Field(default=0.0, ge=0, le=1,
+        description="Refuse the answer when the share of kept sentences is at or below this.")
+    refusal_text: str = "I could not find this in the sources."
+    unsafe_refusal_text: str = "I can't help with that request."
+    # Production scorers; unset: the local models.
+    safety_backend: Literal["local", "llama_guard"] = "local"
+    llama_guard_url: str | None = None
+    llama_guard_model: str = "meta-llama/Llama-Guard-3-8B"
+    support_backend: Literal["local", "nli_http"] = "local"
+    nli_url: str | None = None
+
+    @model_validator(mode="after")
+    def _backends_need_urls(self) -> GuardSettings:
+        if self.safety_backend == "llama_guard" and not self.llama_guard_url:
+            raise ValueError("GUARD_SAFETY_BACKEND=llama_guard needs GUARD_LLAMA_GUARD_URL")
+        if self.support_backend == "nli_http" and not self.nli_url:
+            raise ValueError("GUARD_SUPPORT_BACKEND=nli_http needs GUARD_NLI_URL")
+        return self

@@ -17,8 +17,8 @@ class CategoryScore(Contract):
 
 
 class InputGuardRequest(Contract):
-    # Not `Question`: the guard must see and judge what the gateway would refuse.
-    question: str = Field(max_length=20_000)
+    # Not `Question`: the guard judges (and explains) what the gateway would refuse.
+    question: str = Field(max_length=100_000)
 
 
 class InputVerdict(Contract):
@@ -29,7 +29,7 @@ class InputVerdict(Contract):
 
 class OutputGuardRequest(Contract):
     question: Question
-    sentences: list[str] | None = Field(default=None, max_length=200)
+    sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call.")
     answer: str | None = Field(default=None, max_length=50_000)
     passages: list[Passage] = Field(max_length=100)
 
@@ -57,3 +57,19 @@ class OutputVerdict(Contract):
     sentences: list[SentenceVerdict]
     verdict: Literal["ok", "partial", "refuse"]
     reason: str
+
+
+class PassageScreenRequest(Contract):
+    passages: list[Passage] = Field(max_length=100)
+
+
+class ScreenedPassage(Contract):
+    id: str
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str
+
+
+class PassageScreenResult(Contract):
+    """Retrieved passages that carry instructions to the model (indirect prompt injection)."""
+
+    flagged: list[ScreenedPassage]

@@ -1,0 +1,164 @@
+"""The guard's decisions: is the question allowed, which answer sentences may the user see, which
+retrieved passages carry instructions to the model."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from services.common.contracts.guard import (
+    CategoryScore,
+    InputVerdict,
+    OutputGuardRequest,
+    OutputVerdict,
+    PassageScreenResult,
+    ScreenedPassage,
+    SentenceVerdict,
+)
+from services.common.contracts.search import Passage
+from services.common.sentences import citations_in, split_sentences
+from services.guard.injection import InjectionDetector
+from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
+from services.guard.settings import GuardSettings
+from services.guard.support import LocalSupportScorer, Pair, Support
+from services.guard.toxicity import ToxicityScorer
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class GuardService:
+    def __init__(self, settings: GuardSettings, toxicity: ToxicityScorer, injection: InjectionDetector,
+                 support: LocalSupportScorer | HttpNliSupport, llama_guard: LlamaGuardSafety | None) -> None:
+        self.settings = settings
+        self.toxicity = toxicity
+        self.injection = injection
+        self.support = support
+        self.llama_guard = llama_guard
+
+    # --- input -------------------------------------------------------------------------------
+
+    async def check_input(self, question: str) -> InputVerdict:
+        limits = self._limit_problem(question)
+        if limits:
+            return InputVerdict(allowed=False, reason=limits,
+                                categories=[CategoryScore(name="input_limits", score=1.0, flagged=True)])
+        toxicity, (injection, injection_reason) = await asyncio.to_thread(
+            lambda: (self.toxicity.score(question), self.injection.score(question)))
+        categories = [
+            CategoryScore(name="toxicity", score=round(toxicity, 4), flagged=toxicity >= self.settings.toxicity_threshold),
+            CategoryScore(name="prompt_injection", score=round(injection, 4),
+                          flagged=injection >= self.settings.injection_threshold),
+        ]
+        reasons = []
+        if categories[0].flagged:
+            reasons.append("the question is abusive or toxic")
+        if categories[1].flagged:
+            reasons.append(f"the question looks like a prompt injection ({injection_reason})")
+        if self.llama_guard:
+            safe, hazards = await self.llama_guard.classify(question, role="user")
+            categories.append(CategoryScore(name="llama_guard", score=0.0 if safe else 1.0, flagged=not safe))
+            if not safe:
+                reasons.append(f"unsafe request: {', '.join(hazards)}")
+        return InputVerdict(allowed=not reasons, categories=categories, reason="; ".join(reasons) or "allowed")
+
+    def _limit_problem(self, question: str) -> str | None:
+        if not question.strip():
+            return "the question is empty"
+        if len(question) > self.settings.max_question_chars:
+            return f"the question is {len(question)} characters long; at most {self.settings.max_question_chars}"
+        if _CONTROL_CHARS.search(question):
+            return "the question contains control characters"
+        return None
+
+    # --- output ------------------------------------------------------------------------------
+
+    async def check_output(self, request: OutputGuardRequest) -> OutputVerdict:
+        sentences = request.sentences if request.sentences is not None else split_sentences(request.answer or "")
+        passages = [f"{p.title}. {p.text}" if p.title else p.text for p in request.passages]
+        cited = [citations_in(s) for s in sentences]
+        pairs: list[Pair] = []
+        for index, (sentence, numbers) in enumerate(zip(sentences, cited, strict=True)):
+            if not sentence.strip() or not passages:
+                continue
+            valid = tuple(n - 1 for n in numbers if 1 <= n <= len(passages))
+            # Cited: judge against what it cites. Uncited (or only invalid citations): against each passage.
+            pairs += [(index, valid)] if valid else [(index, (p,)) for p in range(len(passages))]
+        supports = await self._support(sentences, passages, pairs)
+        by_sentence: dict[int, list[tuple[tuple[int, ...], Support]]] = {}
+        for (index, ids), support in zip(pairs, supports, strict=True):
+            by_sentence.setdefault(index, []).append((ids, support))
+        verdicts = [
+            await self._sentence_verdict(index, sentence, cited[index], len(passages), by_sentence.get(index, []))
+            for index, sentence in enumerate(sentences)
+        ]
+        return self._answer_verdict(verdicts, bool(passages))
+
+    async def _support(self, sentences: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+        if not pairs:
+            return []
+        if isinstance(self.support, HttpNliSupport):
+            return await self.support.score(sentences, passages, pairs)
+        return await asyncio.to_thread(self.support.score, sentences, passages, pairs)
+
+    async def _sentence_verdict(self, index: int, sentence: str, cited: list[int], passage_count: int,
+                                scored: list[tuple[tuple[int, ...], Support]]) -> SentenceVerdict:
+        reasons: list[str] = []
+        invalid = [n for n in cited if not 1 <= n <= passage_count]
+        if invalid:
+            reasons.append(f"cites {invalid} but there are {passage_count} passages")
+        added: list[int] = []
+        if not sentence.strip():
+            reasons.append("empty sentence")
+            score = 0.0
+        elif not scored:
+            reasons.append("no passages to check against")
+            score = 0.0
+        else:
+            ids, best = max(scored, key=lambda item: item[1].score)
+            score = best.score
+            reasons += best.reasons
+            supported = score >= self.settings.support_threshold
+            if supported and not any(1 <= n <= passage_count for n in cited):
+                added = [ids[0] + 1]
+                reasons.append(f"no valid citation; supported by passage [{added[0]}], citation added")
+        supported = score >= self.settings.support_threshold
+        safe = await self._is_safe(sentence)
+        if not safe:
+            reasons.append("unsafe content")
+        if not supported and scored:
+            reasons.append(f"support {score:.2f} below {self.settings.support_threshold}")
+        action = "keep" if safe and supported else ("drop" if not safe else self.settings.unsupported_action)
+        return SentenceVerdict(index=index, text=sentence, citations_found=cited,
+                               citations_valid=not invalid and bool(cited), citations_added=added,
+                               support_score=round(score, 4), supported=supported, safe=safe, action=action,
+                               reasons=reasons)
+
+    async def _is_safe(self, sentence: str) -> bool:
+        if not sentence.strip():
+            return True
+        if self.llama_guard:
+            return (await self.llama_guard.classify(sentence, role="agent"))[0]
+        return self.toxicity.score(sentence) < self.settings.toxicity_threshold
+
+    def _answer_verdict(self, verdicts: list[SentenceVerdict], had_passages: bool) -> OutputVerdict:
+        kept = sum(v.action == "keep" for v in verdicts)
+        if not verdicts or kept / len(verdicts) <= self.settings.refuse_below_supported_fraction:
+            reason = "no passages to support an answer" if not had_passages else "no sentence is supported by the sources"
+            return OutputVerdict(sentences=verdicts, verdict="refuse", reason=f"{reason}: {self.settings.refusal_text}")
+        if kept == len(verdicts):
+            return OutputVerdict(sentences=verdicts, verdict="ok", reason="every sentence is supported")
+        return OutputVerdict(sentences=verdicts, verdict="partial",
+                             reason=f"{len(verdicts) - kept} of {len(verdicts)} sentences not supported")
+
+    # --- passages ----------------------------------------------------------------------------
+
+    async def screen_passages(self, passages: list[Passage]) -> PassageScreenResult:
+        def screen() -> list[ScreenedPassage]:
+            flagged = []
+            for passage in passages:
+                score, reason = self.injection.score(passage.text)
+                if score >= self.settings.passage_injection_threshold:
+                    flagged.append(ScreenedPassage(id=passage.id, score=round(score, 4), reason=reason))
+            return flagged
+
+        return PassageScreenResult(flagged=await asyncio.to_thread(screen))
