@@ -115,6 +115,17 @@ def rag_requests(questions: list[str], passages: list[list[dict]]) -> list[dict]
     return requests
 
 
+def distinct_slices(requests: list[dict], levels: tuple[int, ...]) -> dict[int, list[dict]]:
+    """Different prompts for each concurrency level: vLLM's prefix cache would otherwise make a
+    prompt seen in an earlier run look fast."""
+    slices, start = {}, 1  # requests[0] is the warm-up
+    for level in levels:
+        count = max(8, 2 * level)
+        slices[level] = requests[start:start + count]
+        start += count
+    return slices
+
+
 async def load_run(send, requests: list[dict], concurrency: int) -> dict:
     """`send(request) -> (ttft_s, total_s, completion_tokens)`; `concurrency` workers over the requests."""
     queue = list(requests)
@@ -158,7 +169,7 @@ def service_runs(requests: list[dict], threads: int) -> dict:
                     return (first or ended) - started, ended - started, generated
 
                 await send(requests[0])  # warm
-                return {c: await load_run(send, requests[: max(8, 2 * c)], c) for c in CONCURRENCY}
+                return {c: await load_run(send, batch, c) for c, batch in distinct_slices(requests, CONCURRENCY).items()}
 
         return asyncio.run(run_all())
     finally:
@@ -211,9 +222,11 @@ def direct_engine_runs(requests: list[dict], threads: int) -> tuple[dict, float]
 
         try:
             await send(requests[0])
-            return {c: await load_run(send, requests[: max(8, 2 * c)], c) for c in (1, 16)}
+            slices = distinct_slices(requests, CONCURRENCY)  # the very prompts the service got at 1 and 16
+            return {c: await load_run(send, slices[c], c) for c in (1, 16)}
         finally:
             engine.shutdown()
+            del engine
 
     return asyncio.run(run_all()), statistics.mean(len(ids) for ids in token_ids)
 

@@ -18,11 +18,6 @@ def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: 
     try:
         with httpx.Client(base_url=gateway_url, timeout=httpx.Timeout(300, connect=5)) as client:
             with connect_sse(client, "POST", "/v1/answer", json=request.model_dump(), headers=headers) as source:
-                if source.response.status_code == 404:
-                    raise UserError(
-                        f"the gateway at {gateway_url} does not serve POST /v1/answer yet: "
-                        "answering lands with the gateway issue"
-                    )
                 if source.response.is_error:
                     source.response.read()
                     raise UserError(_problem_line(source.response))

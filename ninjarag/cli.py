@@ -11,6 +11,7 @@ import typer
 
 from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
+from ninjarag import keys as keys_module
 from ninjarag.errors import UserError
 from ninjarag.prepare.steps import StepResult, build_steps, run_steps
 from ninjarag.settings import StackSettings
@@ -21,6 +22,8 @@ corpus_app = typer.Typer(no_args_is_help=True, help="Inspect corpus files.")
 app.add_typer(corpus_app, name="corpus")
 index_app = typer.Typer(no_args_is_help=True, help="Build retriever indexes.")
 app.add_typer(index_app, name="index")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed in the stack's Redis).")
+app.add_typer(keys_app, name="keys")
 
 DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 
@@ -96,7 +99,7 @@ def ask(
     """Ask the running gateway a question and print the streamed answer and its sources."""
     settings = StackSettings()
     try:
-        ask_module.ask(settings.gateway_url, question, settings.api_key, top_k, typer.echo)
+        ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), top_k, typer.echo)
     except UserError as exc:
         _fail(str(exc))
     except ValueError as exc:  # the question failed the request contract
@@ -112,7 +115,7 @@ def demo(question: Annotated[str, typer.Argument(help="The question to answer.")
         if not stack.supervisord_pid(settings):
             stack.up(settings, typer.echo)
         typer.echo(f"\nQ: {question}\n")
-        ask_module.ask(settings.gateway_url, question, settings.api_key, 10, typer.echo)
+        ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), 10, typer.echo)
     except UserError as exc:
         _fail(str(exc))
     typer.echo("\nThe stack keeps running: `ninjarag ask \"...\"` for more, `ninjarag down` to stop.")
@@ -173,3 +176,36 @@ def index_build(
         envs.run_module(home, "retriever", args, "index build", envs.retriever_env_vars(home))
     except UserError as exc:
         _fail(str(exc))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")],
+    rate: Annotated[int, typer.Option(min=1, help="Requests per minute.")] = 60,
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    try:
+        key, record = keys_module.create(StackSettings(), name, rate)
+    except UserError as exc:
+        _fail(str(exc))
+    typer.echo(f"{key}\n(id {record.key_id}, {record.name}, {record.rate_per_minute}/min; shown once: store it now)")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys: id, name, rate, state (never the keys themselves)."""
+    try:
+        for key in keys_module.list_keys(StackSettings()):
+            typer.echo(f"{key.key_id}  {key.name:<20} {key.rate_per_minute:>5}/min  {'revoked' if key.revoked else 'active'}")
+    except UserError as exc:
+        _fail(str(exc))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id `keys list` shows.")]) -> None:
+    """Revoke a key: requests with it get 401 from then on."""
+    try:
+        revoked = keys_module.revoke(StackSettings(), key_id)
+    except UserError as exc:
+        _fail(str(exc))
+    typer.echo(f"revoked {revoked.key_id} ({revoked.name})")

@@ -1,33 +1,169 @@
-"""Gateway app factory."""
+"""Gateway app factory: POST /v1/answer (SSE or JSON) and the OpenAI-compatible /v1/chat/completions."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from sse_starlette.sse import EventSourceResponse
 
 from services.common.app import ReadinessState, build_service_app
+from services.common.contracts.answer import (
+    AnswerEvent,
+    AnswerRequest,
+    AnswerResponse,
+    CitationsEvent,
+    DoneEvent,
+    ErrorEvent,
+    SentenceEvent,
+    SourcesEvent,
+)
+from services.common.errors import (
+    InvalidRequest,
+    NinjaragError,
+    NotReady,
+    Overloaded,
+    RateLimited,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from services.common.http import ServiceClient
+from services.gateway import openai_compat
+from services.gateway.auth import Gatekeeper
+from services.gateway.cache import AnswerCache
+from services.gateway.keys import ApiKey
+from services.gateway.pipeline import AnswerPipeline, Upstreams
 from services.gateway.settings import GatewaySettings
+from services.gateway.versions import Versions
 
 log = logging.getLogger(__name__)
 
+# An `error` event's type -> the status of the same failure as a JSON (non-stream) answer.
+_ERROR_STATUS = {cls.type: cls for cls in (InvalidRequest, Unauthorized, RateLimited, Overloaded, NotReady,
+                                          UpstreamError, UpstreamTimeout)}
 
-def create_app(settings: GatewaySettings) -> FastAPI:
+
+class DeadlineExceeded(NinjaragError):
+    type, title, status = "deadline_exceeded", "No answer within the deadline", 504
+
+
+def _as_error(event: ErrorEvent) -> NinjaragError:
+    cls = _ERROR_STATUS.get(event.type) or (DeadlineExceeded if event.type == "deadline_exceeded" else NinjaragError)
+    error = cls(event.message)
+    if cls is NinjaragError:
+        error.type = event.type  # keep the stable type the stream would have carried
+    return error
+
+
+def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) -> FastAPI:
     readiness = ReadinessState("redis")
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    gatekeeper = Gatekeeper(settings, client)
+    upstreams = upstreams or Upstreams(
+        retriever=ServiceClient("gateway", "retriever", settings.retriever_url, timeout_s=settings.search_timeout_s),
+        generator=ServiceClient("gateway", "generator", settings.generator_url, timeout_s=settings.generate_timeout_s),
+        guard=ServiceClient("gateway", "guard", settings.guard_url, timeout_s=settings.guard_timeout_s),
+    )
+    pipeline = AnswerPipeline(settings, upstreams, AnswerCache(client, settings.cache_ttl_s),
+                              Versions(upstreams.retriever, upstreams.generator))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            info = await app.state.redis.info("server")
+            info = await client.info("server")
             readiness.mark_ok("redis", f"redis {info['redis_version']}")
         except redis.RedisError as exc:
+            # Still ready: answers go on without the cache; keys verified before keep working.
             log.warning("redis unavailable at start: %s", exc)
-            readiness.mark_failed("redis", f"{settings.redis_url}: {exc}")
+            readiness.mark_ok("redis", f"degraded, {settings.redis_url} unreachable: answering without the cache")
         yield
-        await app.state.redis.aclose()
+        await upstreams.aclose()
+        await client.aclose()
 
-    return build_service_app("gateway", readiness=readiness, lifespan=lifespan)
+    app = build_service_app("gateway", readiness=readiness, lifespan=lifespan)
+    app.state.redis = client
+    app.state.gatekeeper = gatekeeper
+
+    async def admitted_key(request: Request) -> ApiKey:
+        key = await gatekeeper.authenticate(request)
+        await gatekeeper.rate_limit(key)
+        return key
+
+    async def collect(request: AnswerRequest) -> list[AnswerEvent]:
+        gatekeeper.acquire()
+        try:
+            return [event async for event in pipeline.run(request)]
+        finally:
+            gatekeeper.release()
+
+    def event_stream(request: AnswerRequest, render) -> EventSourceResponse:  # noqa: ANN001
+        gatekeeper.acquire()  # before the response starts: a refusal is still a plain 503
+
+        async def events() -> AsyncIterator[dict]:
+            try:
+                async for event in pipeline.run(request):
+                    for item in render(event):
+                        yield item
+            finally:
+                gatekeeper.release()
+
+        return EventSourceResponse(events(), ping=15)
+
+    @app.post("/v1/answer", response_model=AnswerResponse,
+              responses={200: {"content": {"text/event-stream": {}},
+                               "description": "sources, sentence*, citations, then done or error"}})
+    async def answer(body: AnswerRequest, key: ApiKey = Depends(admitted_key)):  # noqa: ANN201, B008
+        if body.stream:
+            return event_stream(body, lambda event: [{"event": event.event, "data": event.model_dump_json()}])
+        events = await collect(body)
+        if isinstance(events[-1], ErrorEvent):
+            raise _as_error(events[-1])
+        by_kind = {type(e): e for e in events}
+        sentences = [e for e in events if isinstance(e, SentenceEvent)]
+        done: DoneEvent = by_kind[DoneEvent]
+        return AnswerResponse(answer=" ".join(s.text for s in sentences), sentences=sentences,
+                              sources=by_kind[SourcesEvent].sources, citations=by_kind[CitationsEvent].citations,
+                              verdict=done.verdict, timings_ms=done.timings_ms, tokens=done.tokens,
+                              cache_hit=done.cache_hit)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(body: openai_compat.ChatCompletionRequest,
+                               key: ApiKey = Depends(admitted_key)):  # noqa: ANN201, B008
+        try:
+            request = AnswerRequest(question=body.question(), max_tokens=body.max_tokens or 256)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc).splitlines()[-1] if "validation" in str(exc) else str(exc)) from None
+        chat_id = openai_compat.completion_id()
+        if body.stream:
+            state = {"first": True}
+
+            def render(event: AnswerEvent) -> list[dict]:
+                if isinstance(event, SentenceEvent):
+                    delta = openai_compat.sentence_delta(event, state["first"])
+                    if state["first"]:
+                        delta["role"] = "assistant"
+                    state["first"] = False
+                    return [{"data": json.dumps(openai_compat.chunk(chat_id, body.model, delta))}]
+                if isinstance(event, CitationsEvent):
+                    return [{"data": json.dumps(openai_compat.chunk(chat_id, body.model, {}, "stop", event.citations))}]
+                if isinstance(event, ErrorEvent):
+                    return [{"data": json.dumps({"error": {"type": event.type, "message": event.message}})},
+                            {"data": "[DONE]"}]
+                if isinstance(event, DoneEvent):
+                    return [{"data": "[DONE]"}]
+                return []
+
+            return event_stream(request, render)
+        events = await collect(request)
+        if isinstance(events[-1], ErrorEvent):
+            raise _as_error(events[-1])
+        sentences = [e for e in events if isinstance(e, SentenceEvent)]
+        citations = next((e for e in events if isinstance(e, CitationsEvent)), None)
+        return openai_compat.completion(chat_id, body.model, sentences, citations, events[-1])
+
+    return app

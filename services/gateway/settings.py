@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -18,6 +21,19 @@ class GatewaySettings(ServiceSettings):
     guard_url: str = "http://127.0.0.1:8003"
     # Mixed into API-key hashes so a leaked Redis dump does not reveal usable keys.
     api_key_pepper: str = DEV_PEPPER
+    default_rate_per_minute: int = Field(default=60, ge=1, description="For keys created without their own limit.")
+    rate_limit_when_redis_down: Literal["open", "closed"] = "open"
+    # Requests this process serves at once; beyond it: 503 + Retry-After instead of queueing.
+    max_concurrent: int = Field(default_factory=lambda: 4 * (os.cpu_count() or 1), ge=1)
+    cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
+    search_mode: Literal["plaid", "bm25", "hybrid"] = "hybrid"
+    # Deadlines, seconds: per stage and for the whole request.
+    guard_timeout_s: float = Field(default=5.0, gt=0)
+    search_timeout_s: float = Field(default=10.0, gt=0)
+    generate_timeout_s: float = Field(default=120.0, gt=0)
+    request_deadline_s: float = Field(default=180.0, gt=0)
+    refusal_text: str = "I could not find this in the sources."
+    unsafe_refusal_text: str = "I can't help with that request."
 
     def unsafe_for_production(self) -> list[str]:
         if self.api_key_pepper == DEV_PEPPER:

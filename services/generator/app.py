@@ -105,6 +105,13 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
             raise NotReady(f"the engine is not ready: {readiness.report('generator').checks['engine']}", retry_after_s=5)
         return holder["service"]
 
+    @app.get("/v1/model")
+    async def model() -> dict:
+        """What the answer cache keys on: the model being served."""
+        current = service()
+        return {"model": current.engine.model_name, "max_model_len": current.packer.max_model_len,
+                "prompt_template": current.packer.template.name}
+
     @app.post("/v1/generate", response_model=GenerateResponse,
               responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then done"}})
     async def generate(request: GenerateRequest):  # noqa: ANN202 - JSON or an event stream

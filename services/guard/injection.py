@@ -12,12 +12,12 @@ from services.guard.encoder import SentenceEncoder
 DATA = Path(__file__).parent / "data"
 
 
-def _lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
-PATTERNS = [re.compile(pattern, re.IGNORECASE | re.DOTALL) for pattern in _lines(DATA / "injection_patterns.txt")]
-ATTACK_PROMPTS = _lines(DATA / "attack_prompts.txt")
+PATTERNS = [re.compile(pattern, re.IGNORECASE | re.DOTALL) for pattern in read_lines(DATA / "injection_patterns.txt")]
+ATTACK_PROMPTS = read_lines(DATA / "attack_prompts.txt")
 
 
 class InjectionDetector:

@@ -45,6 +45,12 @@ class ReloadRequest(BaseModel):
     index_dir: Path | None = None
 
 
+class IndexInfo(BaseModel):
+    index_version: str
+    passages: int
+    encoding: str
+
+
 class ReloadResult(BaseModel):
     index_version: str
     index_dir: str
@@ -118,6 +124,12 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
         index = current_index(request)
         passages = await worker.run_in_worker(index.rerank, body.query, body.passages)
         return RerankResult(passages=passages, timings_ms={"total": round((time.perf_counter() - started) * 1000, 2)})
+
+    @app.get("/v1/index", response_model=IndexInfo)
+    async def index_info(request: Request) -> IndexInfo:
+        """What the answer cache keys on: the version of the index being served."""
+        index = current_index(request)
+        return IndexInfo(index_version=index.version, passages=len(index.passages), encoding=index.manifest.encoding)
 
     @app.post("/v1/admin/reload", response_model=ReloadResult)
     async def reload(body: ReloadRequest, request: Request) -> ReloadResult:

@@ -1,0 +1,62 @@
+"""`ninjarag keys`: API keys in the stack's Redis, through the gateway's own key store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import redis.asyncio as redis
+
+from ninjarag.errors import UserError
+from ninjarag.settings import StackSettings
+from services.gateway.keys import ApiKey, KeyStore
+from services.gateway.settings import GatewaySettings
+
+
+def _redis_url(settings: StackSettings) -> str:
+    return os.environ.get("GATEWAY_REDIS_URL") or f"redis://{settings.host}:{settings.redis_port}/0"
+
+
+def _run(settings: StackSettings, action):  # noqa: ANN001, ANN202 - async (KeyStore) -> result
+    async def main():  # noqa: ANN202
+        client = redis.Redis.from_url(_redis_url(settings), socket_connect_timeout=2)
+        try:
+            return await action(KeyStore(client, GatewaySettings().api_key_pepper))
+        except redis.RedisError as exc:
+            raise UserError(f"cannot reach Redis at {_redis_url(settings)} ({exc}); start the stack with `ninjarag up`") from None
+        finally:
+            await client.aclose()
+
+    return asyncio.run(main())
+
+
+def create(settings: StackSettings, name: str, rate_per_minute: int) -> tuple[str, ApiKey]:
+    return _run(settings, lambda store: store.create(name, rate_per_minute))
+
+
+def list_keys(settings: StackSettings) -> list[ApiKey]:
+    return _run(settings, lambda store: store.list())
+
+
+def revoke(settings: StackSettings, key_id: str) -> ApiKey:
+    revoked = _run(settings, lambda store: store.revoke(key_id))
+    if revoked is None:
+        raise UserError(f"no key with id {key_id!r}; `ninjarag keys list` shows the ids")
+    return revoked
+
+
+def demo_key(settings: StackSettings) -> str:
+    """The key `ask` uses when NINJARAG_API_KEY is unset: created once for the local stack, kept in its run dir."""
+    if settings.api_key:
+        return settings.api_key
+    path: Path = settings.run_path / "demo-api-key"
+    if path.is_file():
+        key = path.read_text().strip()
+        if _run(settings, lambda store: store.lookup(key)):
+            return key
+    key, _ = create(settings, "demo", 600)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

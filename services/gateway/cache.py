@@ -1,0 +1,48 @@
+"""The answer cache: a finished answer's events in Redis, keyed by the normalised question, top_k,
+the index version and the model; a hit replays them. Redis down: no cache, logged and counted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import redis.asyncio as redis
+
+from services.common.answer_match import normalize_answer
+from services.gateway.metrics import CACHE, REDIS_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+def cache_key(question: str, top_k: int, max_tokens: int, index_version: str, model: str) -> str:
+    identity = json.dumps([normalize_answer(question), top_k, max_tokens, index_version, model])
+    return "ninjarag:answer:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+class AnswerCache:
+    def __init__(self, client: redis.Redis, ttl_s: int) -> None:
+        self.redis = client
+        self.ttl_s = ttl_s
+
+    async def get(self, key: str) -> list[dict] | None:
+        if not self.ttl_s:
+            return None
+        try:
+            value = await self.redis.get(key)
+        except redis.RedisError as exc:
+            log.warning("answer cache unavailable: %s", exc)
+            REDIS_ERRORS.labels("cache").inc()
+            CACHE.labels("error").inc()
+            return None
+        CACHE.labels("hit" if value else "miss").inc()
+        return json.loads(value) if value else None
+
+    async def put(self, key: str, events: list[dict]) -> None:
+        if not self.ttl_s:
+            return
+        try:
+            await self.redis.set(key, json.dumps(events), ex=self.ttl_s)
+        except redis.RedisError as exc:
+            log.warning("answer not cached: %s", exc)
+            REDIS_ERRORS.labels("cache").inc()

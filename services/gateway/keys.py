@@ -1,0 +1,76 @@
+"""API keys in Redis: stored as HMAC-SHA256(pepper, key), never in clear, with a name and a rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+
+KEY_PREFIX = "nr_"
+_RECORD = "ninjarag:apikey:{digest}"
+_INDEX = "ninjarag:apikeys"  # set of digests, for listing
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str  # the first 12 hex digits of the digest: safe to show and log
+    name: str
+    rate_per_minute: int
+    created_at: float
+    revoked: bool
+
+
+def digest_of(key: str, pepper: str) -> str:
+    return hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, client: redis.Redis, pepper: str) -> None:
+        self.redis = client
+        self.pepper = pepper
+
+    async def create(self, name: str, rate_per_minute: int) -> tuple[str, ApiKey]:
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = digest_of(key, self.pepper)
+        record = {"name": name, "rate_per_minute": rate_per_minute, "created_at": time.time(), "revoked": 0}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_RECORD.format(digest=digest), mapping=record)
+            pipe.sadd(_INDEX, digest)
+            await pipe.execute()
+        return key, self._from_record(digest, record)
+
+    async def lookup(self, key: str) -> ApiKey | None:
+        digest = digest_of(key, self.pepper)
+        record = await self.redis.hgetall(_RECORD.format(digest=digest))
+        return self._from_record(digest, record) if record else None
+
+    async def list(self) -> list[ApiKey]:
+        keys = []
+        for digest in sorted(await self.redis.smembers(_INDEX)):
+            digest = digest.decode() if isinstance(digest, bytes) else digest
+            record = await self.redis.hgetall(_RECORD.format(digest=digest))
+            if record:
+                keys.append(self._from_record(digest, record))
+        return sorted(keys, key=lambda k: k.created_at)
+
+    async def revoke(self, key_id: str) -> ApiKey | None:
+        for key in await self.list():
+            if key.key_id == key_id:
+                digest = next(d.decode() if isinstance(d, bytes) else d for d in await self.redis.smembers(_INDEX)
+                              if (d.decode() if isinstance(d, bytes) else d).startswith(key_id))
+                await self.redis.hset(_RECORD.format(digest=digest), "revoked", 1)
+                return ApiKey(key.key_id, key.name, key.rate_per_minute, key.created_at, True)
+        return None
+
+    @staticmethod
+    def _from_record(digest: str, record: dict) -> ApiKey:
+        def field(name: str) -> str:
+            value = record.get(name, record.get(name.encode(), b""))
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        return ApiKey(digest[:12], field("name"), int(field("rate_per_minute")), float(field("created_at")),
+                      field("revoked") == "1")

@@ -1,0 +1,222 @@
+"""One answer: input guard -> cache -> retrieve -> screen passages -> generate (streamed) -> split into
+sentences -> output guard per sentence -> release -> citations -> cache. Yields the answer events;
+every run ends with exactly one terminal event (`done` or `error`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from pydantic import TypeAdapter
+
+from services.common.contracts.answer import (
+    AnswerEvent,
+    AnswerRequest,
+    CitationsEvent,
+    DoneEvent,
+    ErrorEvent,
+    SentenceEvent,
+    Source,
+    SourcesEvent,
+    TokenCounts,
+)
+from services.common.contracts.generate import GenerateDone, GenerateRequest, TokenEvent
+from services.common.contracts.guard import (
+    InputGuardRequest,
+    InputVerdict,
+    OutputGuardRequest,
+    OutputVerdict,
+    PassageScreenRequest,
+    PassageScreenResult,
+)
+from services.common.contracts.search import Passage, SearchRequest, SearchResult
+from services.common.errors import NinjaragError, UpstreamError
+from services.common.http import ServiceClient
+from services.common.sentences import SentenceStream
+from services.gateway.cache import AnswerCache, cache_key
+from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
+from services.gateway.settings import GatewaySettings
+from services.gateway.versions import Versions
+
+log = logging.getLogger(__name__)
+EVENT = TypeAdapter(AnswerEvent)
+
+
+@dataclass
+class Upstreams:
+    retriever: ServiceClient
+    generator: ServiceClient
+    guard: ServiceClient
+
+    async def aclose(self) -> None:
+        for client in (self.retriever, self.generator, self.guard):
+            await client.aclose()
+
+
+@dataclass
+class _Run:
+    """What one answer accumulates on its way."""
+
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    released: list[SentenceEvent] = field(default_factory=list)
+    dropped: int = 0
+    tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
+
+    async def stage(self, name: str, call):  # noqa: ANN001, ANN201 - awaitable in, its result out
+        started = time.perf_counter()
+        try:
+            return await call
+        finally:
+            elapsed = time.perf_counter() - started
+            self.timings[name] = round(self.timings.get(name, 0.0) + elapsed * 1000, 2)
+            STAGE_LATENCY.labels(name).observe(elapsed)
+
+
+class AnswerPipeline:
+    def __init__(self, settings: GatewaySettings, upstreams: Upstreams, cache: AnswerCache, versions: Versions) -> None:
+        self.settings = settings
+        self.up = upstreams
+        self.cache = cache
+        self.versions = versions
+
+    async def run(self, request: AnswerRequest) -> AsyncIterator[AnswerEvent]:
+        run = _Run()
+        outcome = "error"
+        try:
+            async with asyncio.timeout(self.settings.request_deadline_s):
+                async for event in self._answer(request, run):
+                    if isinstance(event, DoneEvent):
+                        outcome = event.verdict
+                    yield event
+        except TimeoutError:
+            outcome = "deadline_exceeded"
+            yield ErrorEvent(type="deadline_exceeded",
+                             message=f"no answer within {self.settings.request_deadline_s:.0f} s; try again")
+        except NinjaragError as exc:
+            outcome = exc.type
+            yield ErrorEvent(type=exc.type, message=exc.detail)
+        except Exception:  # noqa: BLE001 - the client still gets its one terminal event
+            log.exception("answer failed")
+            outcome = "internal_error"
+            yield ErrorEvent(type="internal_error", message="unexpected error; see the gateway log")
+        finally:
+            ANSWERS.labels(outcome).inc()
+
+    async def _answer(self, request: AnswerRequest, run: _Run) -> AsyncIterator[AnswerEvent]:
+        verdict: InputVerdict = await run.stage("input_guard", self.up.guard.post_json(
+            "/v1/guard/input", InputGuardRequest(question=request.question), InputVerdict, idempotent=True))
+        if not verdict.allowed:
+            log.info("question refused: %s", verdict.reason)
+            async for event in self._refusal(run, self.settings.unsafe_refusal_text, sources=[]):
+                yield event
+            return
+
+        index_version, model = await run.stage("versions", self.versions.current())
+        key = None
+        if "unknown" not in (index_version, model):
+            key = cache_key(request.question, request.top_k, request.max_tokens, index_version, model)
+            cached = await run.stage("cache", self.cache.get(key))
+            if cached:
+                for event in self._replay(cached, run):
+                    yield event
+                return
+
+        result: SearchResult = await run.stage("retrieve", asyncio.wait_for(self.up.retriever.post_json(
+            "/v1/search", SearchRequest(query=request.question, k=request.top_k, mode=self.settings.search_mode),
+            SearchResult, idempotent=True), self.settings.search_timeout_s))
+        passages = await self._screen(result.passages, run)
+        sources = [Source(n=n, id=p.id, title=p.title, text=p.text, score=p.score) for n, p in enumerate(passages, 1)]
+        events: list[AnswerEvent] = [SourcesEvent(sources=sources)]
+        yield events[0]
+
+        async for event in self._generate_guarded(request, passages, run):
+            events.append(event)
+            yield event
+        for event in self._finish(run, sources):
+            events.append(event)
+            yield event
+        if key and isinstance(events[-1], DoneEvent):
+            await run.stage("cache_store", self.cache.put(key, [e.model_dump(mode="json") for e in events]))
+
+    async def _screen(self, passages: list[Passage], run: _Run) -> list[Passage]:
+        if not passages:
+            return []
+        screened: PassageScreenResult = await run.stage("screen", self.up.guard.post_json(
+            "/v1/guard/passages", PassageScreenRequest(passages=passages), PassageScreenResult, idempotent=True))
+        flagged = {item.id for item in screened.flagged}
+        if flagged:
+            log.warning("dropped %d passages that carry instructions: %s", len(flagged), sorted(flagged))
+        return [p for p in passages if p.id not in flagged]
+
+    async def _generate_guarded(self, request: AnswerRequest, passages: list[Passage], run: _Run
+                                ) -> AsyncIterator[SentenceEvent]:
+        splitter = SentenceStream()
+        body = GenerateRequest(question=request.question, passages=passages, max_tokens=request.max_tokens)
+        generation_started = time.perf_counter()
+        done: GenerateDone | None = None
+        stream = self.up.generator.stream_events("/v1/generate", body)
+        try:
+            async with asyncio.timeout(self.settings.generate_timeout_s):
+                async for name, data in stream:
+                    if name == "token":
+                        for sentence in splitter.feed(TokenEvent.model_validate(data).text):
+                            if event := await self._check_sentence(request, passages, sentence, run):
+                                yield event
+                    elif name == "done":
+                        done = GenerateDone.model_validate(data)
+        finally:
+            await stream.aclose()
+        if done is None:
+            raise UpstreamError("the generator ended its stream without a final event")
+        run.timings["generate"] = round((time.perf_counter() - generation_started) * 1000, 2)
+        run.timings["generate_ttft"] = done.ttft_ms
+        run.tokens = TokenCounts(prompt=done.usage.prompt_tokens, completion=done.usage.completion_tokens)
+        for sentence in splitter.flush():
+            if event := await self._check_sentence(request, passages, sentence, run):
+                yield event
+
+    async def _check_sentence(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: _Run
+                              ) -> SentenceEvent | None:
+        verdict: OutputVerdict = await run.stage("output_guard", asyncio.wait_for(self.up.guard.post_json(
+            "/v1/guard/output", OutputGuardRequest(question=request.question, sentences=[sentence], passages=passages),
+            OutputVerdict, idempotent=True), self.settings.guard_timeout_s))
+        checked = verdict.sentences[0]
+        GUARD_ACTIONS.labels(checked.action).inc()
+        if checked.action == "drop":
+            run.dropped += 1
+            return None
+        citations = [n for n in checked.citations_found if 1 <= n <= len(passages)] + checked.citations_added
+        event = SentenceEvent(index=len(run.released), text=sentence, citations=citations)
+        if not run.released:
+            TIME_TO_FIRST_SENTENCE.observe(time.perf_counter() - run.started)
+            run.timings["first_sentence"] = round((time.perf_counter() - run.started) * 1000, 2)
+        run.released.append(event)
+        return event
+
+    def _finish(self, run: _Run, sources: list[Source]) -> list[AnswerEvent]:
+        if not run.released:
+            refusal = SentenceEvent(index=0, text=self.settings.refusal_text, citations=[])
+            return [refusal, CitationsEvent(citations=[]), self._done(run, "refuse")]
+        cited = sorted({n for event in run.released for n in event.citations})
+        verdict = "partial" if run.dropped else "ok"
+        return [CitationsEvent(citations=[sources[n - 1] for n in cited]), self._done(run, verdict)]
+
+    def _done(self, run: _Run, verdict: str, cache_hit: bool = False) -> DoneEvent:
+        run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
+        return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit)
+
+    async def _refusal(self, run: _Run, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
+        yield SourcesEvent(sources=sources)
+        yield SentenceEvent(index=0, text=text, citations=[])
+        yield CitationsEvent(citations=[])
+        yield self._done(run, "refuse")
+
+    def _replay(self, cached: list[dict], run: _Run) -> list[AnswerEvent]:
+        events = [EVENT.validate_python(item) for item in cached]
+        done = events[-1]
+        run.tokens = done.tokens
+        return [*events[:-1], self._done(run, done.verdict, cache_hit=True)]

@@ -1,0 +1,143 @@
+"""The gateway with a real Redis and scripted upstreams at its network boundary (httpx transports),
+so that faults and exact answers can be injected. The real services are tested together in tests/stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.http import ServiceClient
+from services.gateway.app import create_app
+from services.gateway.pipeline import Upstreams
+from services.gateway.settings import GatewaySettings
+
+PASSAGES = [
+    {"id": "apollo", "title": "Apollo 11", "text": "Apollo 11 landed humans on the Moon in 1969.", "score": 9.0},
+    {"id": "paris", "title": "Paris", "text": "Paris is the capital of France.", "score": 5.0},
+]
+SUPPORTED = "Apollo 11 landed on the Moon in 1969 [1]."
+UNSUPPORTED = "It landed in 1972 [1]."
+
+
+def sse(events: list[tuple[str, dict]]) -> bytes:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
+
+
+def generation(text: str, pieces: int = 4) -> list[tuple[str, dict]]:
+    size = max(1, len(text) // pieces)
+    tokens = [text[i:i + size] for i in range(0, len(text), size)]
+    events = [("token", {"event": "token", "index": i, "text": t}) for i, t in enumerate(tokens)]
+    events.append(("done", {"event": "done", "finish_reason": "stop", "ttft_ms": 5.0, "total_ms": 20.0,
+                            "model": "test-model", "usage": {"prompt_tokens": 120, "completion_tokens": 30,
+                                                             "bucket": 128, "padding_waste": 8,
+                                                             "passages_used": ["apollo", "paris"]}}))
+    return events
+
+
+@dataclass
+class Script:
+    """What the fake upstreams answer; tests change it."""
+
+    answer: str = SUPPORTED + " Paris is the capital of France [2]."
+    question_allowed: bool = True
+    flagged_passages: list[str] = field(default_factory=list)
+    generator_fails_mid_stream: bool = False
+    retriever_status: int = 200
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls[path] = self.calls.get(path, 0) + 1
+        body = json.loads(request.content) if request.content else {}
+        if path == "/v1/index":
+            return httpx.Response(200, json={"index_version": "idx-1", "passages": 2, "encoding": "plain"})
+        if path == "/v1/model":
+            return httpx.Response(200, json={"model": "test-model"})
+        if path == "/v1/search":
+            if self.retriever_status != 200:
+                return httpx.Response(self.retriever_status, json={"type": "index_unavailable", "title": "t",
+                                                                   "status": self.retriever_status, "detail": "no index"})
+            return httpx.Response(200, json={"passages": PASSAGES[: body["k"]], "index_version": "idx-1",
+                                             "timings_ms": {"total": 1.0}})
+        if path == "/v1/guard/input":
+            allowed = self.question_allowed
+            return httpx.Response(200, json={"allowed": allowed, "reason": "allowed" if allowed else "toxic",
+                                             "categories": [{"name": "toxicity", "score": 0.0 if allowed else 0.99,
+                                                             "flagged": not allowed}]})
+        if path == "/v1/guard/passages":
+            return httpx.Response(200, json={"flagged": [{"id": i, "score": 1.0, "reason": "injection"}
+                                                         for i in self.flagged_passages]})
+        if path == "/v1/guard/output":
+            sentence = body["sentences"][0]
+            supported = "1972" not in sentence
+            cited = [int(c) for c in sentence.split("[")[1].split("]")[0].split(",")] if "[" in sentence else []
+            return httpx.Response(200, json={"verdict": "ok" if supported else "refuse", "reason": "r", "sentences": [{
+                "index": 0, "text": sentence, "citations_found": cited, "citations_valid": bool(cited),
+                "citations_added": [], "support_score": 0.9 if supported else 0.1, "supported": supported,
+                "safe": True, "action": "keep" if supported else "drop", "reasons": []}]})
+        if path == "/v1/generate":
+            events = generation(self.answer)
+            if self.generator_fails_mid_stream:
+                return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                      stream=_Broken(sse(events[:2])))
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
+        return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
+
+
+class _Broken(httpx.AsyncByteStream):
+    """A stream that breaks off as if the generator died mid-answer."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+    async def __aiter__(self):  # noqa: ANN204
+        yield self.head
+        await asyncio.sleep(0)
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+def make_client(script: Script, redis_url: str, **overrides) -> TestClient:
+    transport = httpx.MockTransport(script.handle)
+    settings = GatewaySettings(redis_url=redis_url, **overrides)
+    upstreams = Upstreams(*(ServiceClient("gateway", name, f"http://{name}", timeout_s=5, attempts=2, transport=transport)
+                            for name in ("retriever", "generator", "guard")))
+    return TestClient(create_app(settings, upstreams))
+
+
+@pytest.fixture
+def gateway(script, redis_url):
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    with make_client(script, redis_url) as client:
+        yield client
+
+
+@pytest.fixture
+def api_key(gateway) -> str:
+    key, _ = gateway.portal.call(gateway.app.state.gatekeeper.keys.create, "tests", 1000)
+    return key
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+    return events

@@ -1,0 +1,27 @@
+import importlib.util
+
+import pytest
+
+from services.gateway.settings import GatewaySettings
+
+
+def test_production_refuses_the_development_pepper(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="GATEWAY_API_KEY_PEPPER is the development default"):
+        GatewaySettings()
+    monkeypatch.setenv("GATEWAY_API_KEY_PEPPER", "a-real-secret")
+    assert GatewaySettings().environment == "production"
+
+
+def test_gateway_environment_has_no_torch():
+    assert importlib.util.find_spec("torch") is None, "the gateway extra must not pull torch"
+
+
+def test_keys_are_stored_hashed(gateway, redis_url):
+    import redis
+
+    key, record = gateway.portal.call(gateway.app.state.gatekeeper.keys.create, "hashed", 5)
+    dump = b"".join(redis.Redis.from_url(redis_url).dump(k) or b"" for k in redis.Redis.from_url(redis_url).keys("*"))
+    assert key.encode() not in dump and key[3:].encode() not in dump
+    assert record.key_id in (await_keys := [k.key_id for k in gateway.portal.call(gateway.app.state.gatekeeper.keys.list)])
+    assert len(await_keys) == 1
