@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from report import emit, percentile
 from services.common.paths import REPO_ROOT, Home
 
 HOME = Home.from_env()
@@ -30,9 +31,6 @@ OUTPUT_TOKENS = 64
 TARGET_PROMPT_TOKENS = 1000
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def start(command: list[str], env: dict[str, str], ready_url: str, timeout_s: float = 600) -> subprocess.Popen:
@@ -226,7 +224,6 @@ def direct_engine_runs(requests: list[dict], threads: int) -> tuple[dict, float]
             return {c: await load_run(send, slices[c], c) for c in (1, 16)}
         finally:
             engine.shutdown()
-            del engine
 
     return asyncio.run(run_all()), statistics.mean(len(ids) for ids in token_ids)
 
@@ -270,12 +267,7 @@ def main() -> None:
         for c in engine
     }
     report["batching_speedup_at_16"] = round(service[16]["output_tokens_per_s"] / service[1]["output_tokens_per_s"], 1)
-    print(json.dumps(report, indent=2))
-    print()
-    print(table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    emit(report, table(report), args.out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 from services.common.contracts.guard import OutputGuardRequest
 from services.common.contracts.search import Passage
 from services.common.corpus import iter_passages
+from report import emit
 from services.common.paths import Home
 from services.common.sentences import split_sentences
 from services.guard.app import build_guard
@@ -183,12 +184,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     report = asyncio.run(run(args))
-    print(json.dumps(report, indent=2))
-    print()
-    print(table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    emit(report, table(report), args.out)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import httpx
 import psutil
 
 from services.common.answer_match import contains_answer
+from report import emit, percentile
 from services.common.paths import REPO_ROOT, Home
 
 HOME = Home.from_env()
@@ -33,9 +34,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 MODES = ("plaid", "bm25", "hybrid")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 def dir_bytes(path: Path) -> int:
@@ -274,12 +272,7 @@ def main() -> None:
     report["exact"] = exact_figures(index, questions[: args.exact_queries])
     del index
     report["encodings"] = encoding_figures(open_index(), pairs=100, pool_size=2000)
-    print(json.dumps(report, indent=2))
-    print()
-    print(table(report))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    emit(report, table(report), args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ class GatewaySettings(ServiceSettings):
     guard_url: str = "http://127.0.0.1:8003"
     # Mixed into API-key hashes so a leaked Redis dump does not reveal usable keys.
     api_key_pepper: str = DEV_PEPPER
-    default_rate_per_minute: int = Field(default=60, ge=1, description="For keys created without their own limit.")
     rate_limit_when_redis_down: Literal["open", "closed"] = "open"
     # Requests this process serves at once; beyond it: 503 + Retry-After instead of queueing.
     max_concurrent: int = Field(default_factory=lambda: 4 * (os.cpu_count() or 1), ge=1)

@@ -26,7 +26,6 @@ class GuardSettings(ComputeSettings):
     refuse_below_supported_fraction: float = Field(default=0.0, ge=0, le=1,
         description="Refuse the answer when the share of kept sentences is at or below this.")
     refusal_text: str = "I could not find this in the sources."
-    unsafe_refusal_text: str = "I can't help with that request."
     # Production scorers; unset: the local models.
     safety_backend: Literal["local", "llama_guard"] = "local"
     llama_guard_url: str | None = None

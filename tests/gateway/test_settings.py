@@ -20,8 +20,9 @@ def test_gateway_environment_has_no_torch():
 def test_keys_are_stored_hashed(gateway, redis_url):
     import redis
 
-    key, record = gateway.portal.call(gateway.app.state.gatekeeper.keys.create, "hashed", 5)
-    dump = b"".join(redis.Redis.from_url(redis_url).dump(k) or b"" for k in redis.Redis.from_url(redis_url).keys("*"))
+    store = gateway.app.state.gatekeeper.keys
+    key, record = gateway.portal.call(store.create, "hashed", 5)
+    client = redis.Redis.from_url(redis_url)
+    dump = b"".join(client.dump(name) or b"" for name in client.keys("*"))
     assert key.encode() not in dump and key[3:].encode() not in dump
-    assert record.key_id in (await_keys := [k.key_id for k in gateway.portal.call(gateway.app.state.gatekeeper.keys.list)])
-    assert len(await_keys) == 1
+    assert [k.key_id for k in gateway.portal.call(store.list)] == [record.key_id]

@@ -1,0 +1,21 @@
+"""What every benchmark shares: percentiles, and printing JSON plus a table (and saving the JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def emit(report: dict, table: str, out: Path | None) -> None:
+    print(json.dumps(report, indent=2))
+    print()
+    print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
