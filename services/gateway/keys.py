@@ -48,22 +48,22 @@ class KeyStore:
         record = await self.redis.hgetall(_RECORD.format(digest=digest))
         return self._from_record(digest, record) if record else None
 
+    async def _digests(self) -> list[str]:
+        return sorted(d.decode() if isinstance(d, bytes) else d for d in await self.redis.smembers(_INDEX))
+
     async def list(self) -> list[ApiKey]:
         keys = []
-        for digest in sorted(await self.redis.smembers(_INDEX)):
-            digest = digest.decode() if isinstance(digest, bytes) else digest
+        for digest in await self._digests():
             record = await self.redis.hgetall(_RECORD.format(digest=digest))
             if record:
                 keys.append(self._from_record(digest, record))
         return sorted(keys, key=lambda k: k.created_at)
 
     async def revoke(self, key_id: str) -> ApiKey | None:
-        for key in await self.list():
-            if key.key_id == key_id:
-                digest = next(d.decode() if isinstance(d, bytes) else d for d in await self.redis.smembers(_INDEX)
-                              if (d.decode() if isinstance(d, bytes) else d).startswith(key_id))
+        for digest in await self._digests():
+            if digest[:12] == key_id:
                 await self.redis.hset(_RECORD.format(digest=digest), "revoked", 1)
-                return ApiKey(key.key_id, key.name, key.rate_per_minute, key.created_at, True)
+                return self._from_record(digest, await self.redis.hgetall(_RECORD.format(digest=digest)))
         return None
 
     @staticmethod
