@@ -58,6 +58,7 @@ class ContextPacker:
         self.max_model_len = max_model_len
         self.max_passage_tokens = max_passage_tokens
         self.min_passages = min_passages
+        self._overhead = self._block_overhead()
 
     def smallest_bucket(self, tokens: int) -> int:
         return self.buckets[min(bisect.bisect_left(self.buckets, tokens), len(self.buckets) - 1)]
@@ -72,7 +73,7 @@ class ContextPacker:
             )
         # Each passage's token ids, capped; the prompt grows by about its block's length.
         capped = [self._passage_tokens(p)[: self.max_passage_tokens] for p in passages]
-        overhead = self._block_overhead(question)
+        overhead = self._overhead
         if policy == "latency" and passages:
             first = min(self.min_passages, len(passages))
             needed = base + sum(len(ids) + overhead for ids in capped[:first])
@@ -83,10 +84,10 @@ class ContextPacker:
     def _passage_tokens(self, passage: Passage) -> list[int]:
         return self.tokenizer.encode(passage.text, add_special_tokens=False)
 
-    def _block_overhead(self, question: str) -> int:
+    def _block_overhead(self) -> int:
         """Tokens a passage block adds beyond its text: number, title, separators (measured once)."""
-        with_one = len(self.template.token_ids(question, [NumberedPassage(1, "", "x")]))
-        return with_one - len(self.template.token_ids(question, [])) - 1 + 8  # + room for a title
+        with_one = len(self.template.token_ids("q", [NumberedPassage(1, "", "x")]))
+        return with_one - len(self.template.token_ids("q", [])) - 1 + 8  # + room for a title
 
     def _fill(self, capped: list[list[int]], base: int, overhead: int, limit: int) -> list[list[int]]:
         chosen, total = [], base

@@ -1,10 +1,16 @@
-"""Sentence embeddings from the packaged MiniLM encoder (mean pooling, unit length)."""
+"""Sentence embeddings from the packaged MiniLM encoder (mean pooling, unit length), with an LRU
+cache: an answer's sentences are checked one by one against the same passages, whose sentences
+were already embedded when the passages were screened."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import torch
+
+CACHE_ENTRIES = 50_000  # about 77 MB of 384-dim vectors
 
 
 class SentenceEncoder:
@@ -12,6 +18,8 @@ class SentenceEncoder:
         self.model_path = model_path
         self._tokenizer = None
         self._model = None
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
 
     def warm_up(self) -> str:
         from transformers import AutoModel, AutoTokenizer
@@ -23,11 +31,28 @@ class SentenceEncoder:
         self.encode(["warm up"])
         return self.model_path.name
 
-    @torch.inference_mode()
     def encode(self, texts: list[str]) -> torch.Tensor:
         """[len(texts), dim] unit vectors; cosine similarity is their dot product."""
         if not texts:
             return torch.empty(0, self._model.config.hidden_size)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self._encode(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            found = []
+            for text in texts:
+                self._cache.move_to_end(text)
+                found.append(self._cache[text])
+        return torch.stack(found)
+
+    @torch.inference_mode()
+    def _encode(self, texts: list[str]) -> torch.Tensor:
         batch = self._tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.autocast("cpu", dtype=torch.bfloat16):
             hidden = self._model(**batch).last_hidden_state.float()

@@ -26,6 +26,10 @@ from services.guard.toxicity import ToxicityScorer
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def _evidence_text(passage: Passage) -> str:
+    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+
+
 class GuardService:
     def __init__(self, settings: GuardSettings, toxicity: ToxicityScorer, injection: InjectionDetector,
                  support: LocalSupportScorer | HttpNliSupport, llama_guard: LlamaGuardSafety | None) -> None:
@@ -74,7 +78,7 @@ class GuardService:
 
     async def check_output(self, request: OutputGuardRequest) -> OutputVerdict:
         sentences = request.sentences if request.sentences is not None else split_sentences(request.answer or "")
-        passages = [f"{p.title}. {p.text}" if p.title else p.text for p in request.passages]
+        passages = [_evidence_text(p) for p in request.passages]
         cited = [citations_in(s) for s in sentences]
         pairs: list[Pair] = []
         for index, (sentence, numbers) in enumerate(zip(sentences, cited, strict=True)):
@@ -156,7 +160,8 @@ class GuardService:
         def screen() -> list[ScreenedPassage]:
             flagged = []
             for passage in passages:
-                score, reason = self.injection.score(passage.text)
+                # The same text the support check splits, so its sentence embeddings are cached for it.
+                score, reason = self.injection.score(_evidence_text(passage))
                 if score >= self.settings.passage_injection_threshold:
                     flagged.append(ScreenedPassage(id=passage.id, score=round(score, 4), reason=reason))
             return flagged

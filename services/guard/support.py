@@ -84,7 +84,8 @@ class LocalSupportScorer:
 
     def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
-        passage_sentences = [split_sentences(p) or [p] for p in passages]
+        needed = {i for _, ids in pairs for i in ids}
+        passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]
         flat = [s for sentences in passage_sentences for s in sentences]
         owner = [i for i, sentences in enumerate(passage_sentences) for _ in sentences]
         vectors = self.encoder.encode(claims + flat)
