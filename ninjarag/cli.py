@@ -15,6 +15,7 @@ from ninjarag import keys as keys_module
 from ninjarag.errors import UserError
 from ninjarag.prepare.steps import StepResult, build_steps, run_steps
 from ninjarag.settings import StackSettings
+from services.common.contracts.answer import AnswerRequest
 from services.common.corpus import CorpusFormatError, iter_passages
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ninjarag: guarded, cited answers from a corpus.")
@@ -99,11 +100,13 @@ def ask(
     """Ask the running gateway a question and print the streamed answer and its sources."""
     settings = StackSettings()
     try:
+        AnswerRequest(question=question, top_k=top_k)
+    except ValueError as exc:  # the question fails the request contract: say so before calling anything
+        _fail(f"invalid question: {exc}")
+    try:
         ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), top_k, typer.echo)
     except UserError as exc:
         _fail(str(exc))
-    except ValueError as exc:  # the question failed the request contract
-        _fail(f"invalid question: {exc}")
 
 
 @app.command()
