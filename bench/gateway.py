@@ -19,9 +19,8 @@ import httpx
 
 from ninjarag import keys, stack
 from ninjarag.settings import StackSettings
-from report import emit, percentile
+from report import emit, free_port, percentile
 from services.common.paths import Home
-from tests.conftest import free_port
 
 HOME = Home.from_env()
 # Calls the gateway makes to other services (or Redis), as it times them; the rest is its own work.

@@ -69,8 +69,9 @@ def support_cases(passages: list[Passage], rng: random.Random, per_kind: int) ->
         sentence = rng.choice(split_sentences(passage.text))
         add("copied", sentence, passage, False)
         paraphrase = re.sub(r"\s*\([^)]*\)", "", sentence)
-        if "," in paraphrase and paraphrase.index(",") < len(paraphrase) // 2:
-            paraphrase = paraphrase.split(",", 1)[1].strip().capitalize()
+        if ", " in paraphrase and paraphrase.index(", ") < len(paraphrase) // 2:  # not "61,000"
+            rest = paraphrase.split(", ", 1)[1].strip()
+            paraphrase = rest[:1].upper() + rest[1:]
         if paraphrase != sentence:
             add("paraphrased", paraphrase, passage, False)
         if other.title != passage.title:

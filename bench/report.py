@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
