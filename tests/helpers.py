@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
 
 from fastapi.testclient import TestClient
+
+
+def sse_events(lines: Iterable[str]) -> list[tuple[str, dict]]:
+    """(event, data) pairs from the lines of a Server-Sent Events response."""
+    events, name = [], None
+    for line in lines:
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
 
 
 def wait_until_ready(client: TestClient, timeout_s: float = 120.0) -> dict:

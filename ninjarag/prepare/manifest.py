@@ -8,13 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from services.common.files import sha256_of
 
 
 def describe(path: Path, root: Path) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from services.common.corpus import CorpusFormatError, iter_passages
+from services.common.files import sha256_of
 from services.retriever.encoding import EncodingStyle, Precision, configure_checkpoint, passage_text
 from services.retriever.manifest import IndexManifest
 
@@ -113,14 +114,6 @@ def build_bm25(texts: list[str], bm25_dir: Path) -> None:
     retriever.save(str(bm25_dir))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_index(corpus: Path, out: Path, options: BuildOptions) -> IndexManifest:
     started = time.perf_counter()
     passages = list(iter_passages(corpus))
@@ -146,7 +139,7 @@ def build_index(corpus: Path, out: Path, options: BuildOptions) -> IndexManifest
 
     plan = json.loads((building / PLAID_DIR / "plan.json").read_text())
     metadata = json.loads((building / PLAID_DIR / "metadata.json").read_text())
-    corpus_sha = _sha256(corpus)
+    corpus_sha = sha256_of(corpus)
     seconds = time.perf_counter() - started
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
     identity = f"{corpus_sha}|{options.checkpoint.name}|{options.encoding}|{options.nbits}|{built_at}"

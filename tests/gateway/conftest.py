@@ -15,6 +15,7 @@ from services.common.http import ServiceClient
 from services.gateway.app import create_app
 from services.gateway.pipeline import Upstreams
 from services.gateway.settings import GatewaySettings
+from tests.helpers import sse_events
 
 PASSAGES = [
     {"id": "apollo", "title": "Apollo 11", "text": "Apollo 11 landed humans on the Moon in 1969.", "score": 9.0},
@@ -134,10 +135,4 @@ def auth(key: str) -> dict[str, str]:
 
 
 def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
+    return sse_events(response.iter_lines())

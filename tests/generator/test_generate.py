@@ -1,6 +1,5 @@
 """POST /v1/generate against the real vLLM engine with the local model."""
 
-import json
 import threading
 import time
 
@@ -8,6 +7,7 @@ import httpx
 import pytest
 
 from tests.generator.conftest import MAX_NUM_SEQS
+from tests.helpers import sse_events
 
 PASSAGES = [
     {"id": "kubrick", "title": "2001: A Space Odyssey",
@@ -17,21 +17,11 @@ PASSAGES = [
 REQUEST = {"question": "Who directed 2001: A Space Odyssey?", "passages": PASSAGES, "max_tokens": 40}
 
 
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
-
-
 def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url):
     with httpx.stream("POST", f"{generator_url}/v1/generate", json=REQUEST, timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        events = sse_events(response)
+        events = sse_events(response.iter_lines())
     kinds = [name for name, _ in events]
     assert kinds[-1] == "done" and kinds.count("done") == 1 and set(kinds[:-1]) == {"token"}
     assert [data["index"] for _, data in events[:-1]] == list(range(len(events) - 1))
@@ -51,7 +41,7 @@ def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url):
 def test_json_form_matches_the_stream_at_temperature_zero(generator_url):
     body = httpx.post(f"{generator_url}/v1/generate", json={**REQUEST, "stream": False}, timeout=60).json()
     with httpx.stream("POST", f"{generator_url}/v1/generate", json=REQUEST, timeout=60) as response:
-        streamed = "".join(data["text"] for name, data in sse_events(response) if name == "token")
+        streamed = "".join(data["text"] for name, data in sse_events(response.iter_lines()) if name == "token")
     assert body["text"] == streamed
     assert body["usage"]["passages_used"] == ["kubrick", "paris"]
 

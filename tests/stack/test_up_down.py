@@ -1,7 +1,6 @@
 """The whole local stack, started for real with `up`: every service ready, real answers through the
 gateway (and `ninjarag ask`), a service stopped mid-stream, then `down` leaving nothing behind."""
 
-import json
 import os
 import subprocess
 
@@ -15,6 +14,7 @@ from ninjarag.errors import UserError
 from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT
 from tests.conftest import free_port
+from tests.helpers import sse_events
 
 QUESTION = "Who directed the film 2001: A Space Odyssey?"
 
@@ -41,16 +41,10 @@ def process_tree(settings: StackSettings) -> list[int]:
 
 
 def answer(settings: StackSettings, key: str, question: str = QUESTION) -> list[tuple[str, dict]]:
-    events, name = [], None
     with httpx.stream("POST", f"{settings.gateway_url}/v1/answer", json={"question": question, "top_k": 5},
                       headers={"Authorization": f"Bearer {key}"}, timeout=300) as response:
         assert response.status_code == 200, response.read()
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line.removeprefix("event: ")
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
+        return sse_events(response.iter_lines())
 
 
 def test_every_service_is_ready_on_real_redis(running):
