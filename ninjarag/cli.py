@@ -40,19 +40,27 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
     typer.echo(f"[{number}/{total}] {result.name}: {state}" + (f" {json.dumps(counts)}" if counts else ""))
 
 
-def _prepare(settings: StackSettings) -> list[StepResult]:
+def _prepare(settings: StackSettings, only: list[str] | None = None) -> list[StepResult]:
     started = time.perf_counter()
-    results = run_steps(settings.paths, build_steps(settings.paths), _report_step)
+    steps = build_steps(settings.paths)
+    if only:
+        unknown = sorted(set(only) - {step.name for step in steps})
+        if unknown:
+            raise UserError(f"no prepare step {', '.join(unknown)}; steps: {', '.join(step.name for step in steps)}")
+        steps = [step for step in steps if step.name in only]
+    results = run_steps(settings.paths, steps, _report_step)
     work = sum(result.did_work for result in results)
     typer.echo(f"prepared in {time.perf_counter() - started:.1f}s ({work} steps did work); manifest: {settings.paths.manifest}")
     return results
 
 
 @app.command()
-def prepare() -> None:
+def prepare(
+    only: Annotated[list[str] | None, typer.Option(help="Run only these steps (containers prepare data this way).")] = None,
+) -> None:
     """Install what is missing (Redis, service environments, data packages) and prepare data and models."""
     try:
-        _prepare(StackSettings())
+        _prepare(StackSettings(), only)
     except UserError as exc:
         _fail(str(exc))
 

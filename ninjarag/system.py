@@ -1,4 +1,4 @@
-"""System packages the stack needs: Debian's redis-server."""
+"""System packages: Debian's redis-server for the stack, kubectl for the deploy tests."""
 
 from __future__ import annotations
 
@@ -13,18 +13,27 @@ def redis_server_binary() -> str | None:
     return shutil.which("redis-server") or (os.path.exists("/usr/bin/redis-server") and "/usr/bin/redis-server") or None
 
 
-def ensure_redis_server() -> bool:
-    """Install Debian's redis-server when missing; False when it was already there."""
-    if redis_server_binary():
+def _apt_install(package: str, binary: str) -> bool:
+    """Install a Debian package when its binary is missing; False when it was already there."""
+    if shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}"):
         return False
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise UserError("redis-server is missing: install Debian's package (sudo apt-get install redis-server), then rerun")
+        raise UserError(f"{binary} is missing: install Debian's package (sudo apt-get install {package}), then rerun")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "redis-server"]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
         result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"`{' '.join(command)}` failed: {last[:200]} — install redis-server by hand and rerun")
-    if not redis_server_binary():
-        raise UserError("apt-get installed redis-server but the binary is not on PATH; check /usr/bin/redis-server")
+            raise UserError(f"`{' '.join(command)}` failed: {last[:200]} — install {package} by hand and rerun")
+    if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}")):
+        raise UserError(f"apt-get installed {package} but {binary} is not on PATH")
     return True
+
+
+def ensure_redis_server() -> bool:
+    return _apt_install("redis-server", "redis-server")
+
+
+def ensure_kubectl() -> bool:
+    """kubectl renders the Kubernetes overlays in the deploy tests (Debian's kubernetes-client if missing)."""
+    return _apt_install("kubernetes-client", "kubectl")

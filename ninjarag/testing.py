@@ -26,7 +26,7 @@ SUITES = (
     Suite("retriever", "retriever", ("tests/retriever",)),
     Suite("generator", "generator", ("tests/generator",)),
     Suite("guard", "guard", ("tests/guard",)),
-    Suite("cli+stack", "cli", ("tests/cli", "tests/stack")),
+    Suite("cli+deploy+stack", "cli", ("tests/cli", "tests/deploy", "tests/stack")),
 )
 
 

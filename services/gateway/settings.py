@@ -37,4 +37,6 @@ class GatewaySettings(ServiceSettings):
     def unsafe_for_production(self) -> list[str]:
         if self.api_key_pepper == DEV_PEPPER:
             return ["GATEWAY_API_KEY_PEPPER is the development default; set a secret value"]
+        if len(self.api_key_pepper) < 32:
+            return ["GATEWAY_API_KEY_PEPPER is shorter than 32 characters; use e.g. `openssl rand -hex 32`"]
         return []

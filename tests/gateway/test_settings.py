@@ -9,7 +9,10 @@ def test_production_refuses_the_development_pepper(monkeypatch):
     monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
     with pytest.raises(ValueError, match="GATEWAY_API_KEY_PEPPER is the development default"):
         GatewaySettings()
-    monkeypatch.setenv("GATEWAY_API_KEY_PEPPER", "a-real-secret")
+    monkeypatch.setenv("GATEWAY_API_KEY_PEPPER", "too-short")
+    with pytest.raises(ValueError, match="shorter than 32 characters"):
+        GatewaySettings()
+    monkeypatch.setenv("GATEWAY_API_KEY_PEPPER", "x" * 40)
     assert GatewaySettings().environment == "production"
 
 

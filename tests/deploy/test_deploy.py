@@ -1,0 +1,128 @@
+"""Deployment files, checked without a cluster or a Docker engine: every kustomize overlay renders
+and validates against the Kubernetes schemas, the compose file is complete, and every environment
+name they set is a setting a service reads."""
+
+import re
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from ninjarag.settings import StackSettings
+from services.common.paths import REPO_ROOT
+from services.gateway.settings import GatewaySettings
+from services.generator.settings import GeneratorSettings
+from services.guard.settings import GuardSettings
+from services.retriever.settings import RetrieverSettings
+
+K8S = REPO_ROOT / "k8s"
+KUBERNETES_VERSION = "1.31"
+SETTINGS = {cls.model_config["env_prefix"]: cls for cls in
+            (GatewaySettings, RetrieverSettings, GeneratorSettings, GuardSettings, StackSettings)}
+CUSTOM_RESOURCES = {"ScaledObject"}  # KEDA: not in the Kubernetes schemas
+
+
+def render(overlay: str) -> list[dict]:
+    output = subprocess.run(["kubectl", "kustomize", str(K8S / "overlays" / overlay)],
+                            capture_output=True, text=True, check=True).stdout
+    return [doc for doc in yaml.safe_load_all(output) if doc]
+
+
+def unknown_settings(names) -> list[str]:
+    unknown = []
+    for name in names:
+        prefix = next((p for p in SETTINGS if name.startswith(p)), None)
+        if prefix is None or name[len(prefix):].lower() not in SETTINGS[prefix].model_fields:
+            unknown.append(name)
+    return unknown
+
+
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+def test_overlay_renders_and_validates(overlay):
+    objects = render(overlay)
+    kinds = {obj["kind"] for obj in objects}
+    assert {"Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "NetworkPolicy", "StatefulSet",
+            "HorizontalPodAutoscaler", "Job"} <= kinds
+    for obj in objects:
+        if obj["kind"] in CUSTOM_RESOURCES:
+            continue
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)  # raises with the path on error
+
+
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+def test_probes_match_the_health_endpoints(overlay):
+    for obj in render(overlay):
+        if obj["kind"] != "Deployment":
+            continue
+        container = obj["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def test_only_the_gateway_is_reachable_from_outside():
+    policies = [obj for obj in render("eks-inf2") if obj["kind"] == "NetworkPolicy"]
+    deny = next(p for p in policies if p["metadata"]["name"] == "default-deny-ingress")
+    assert deny["spec"]["podSelector"] == {} and "ingress" not in deny["spec"]
+    open_to_all = [p for p in policies if any("from" not in rule for rule in p["spec"].get("ingress", []))]
+    assert [p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for p in open_to_all] == ["gateway"]
+
+
+def test_eks_inf2_puts_the_generator_on_neuron_nodes():
+    objects = render("eks-inf2")
+    generator = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "generator")
+    spec = generator["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["resources"]["limits"]["aws.amazon.com/neuron"] == "1"
+    assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert spec["nodeSelector"] == {"eks.amazonaws.com/instance-family": "inf2"}
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 1800
+    assert "/neuron-cache" in [m["mountPath"] for m in container["volumeMounts"]]
+    neuron = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "generator-neuron-config")
+    settings = GeneratorSettings(**{k.removeprefix("GENERATOR_").lower(): v for k, v in neuron["data"].items()
+                                    if k != "GENERATOR_BUCKETS"}, buckets=yaml.safe_load(neuron["data"]["GENERATOR_BUCKETS"]))
+    assert settings.device == "neuron" and settings.tp_degree == 2 and settings.buckets[-1] == settings.max_model_len
+    scaler = next(o for o in objects if o["kind"] == "ScaledObject")
+    assert "ninjarag_generator_requests_admitted" in scaler["spec"]["triggers"][0]["metadata"]["query"]
+
+
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+def test_configmap_names_are_settings_the_services_read(overlay):
+    for obj in render(overlay):
+        if obj["kind"] in {"ConfigMap", "Secret"}:
+            names = list(obj.get("data", {})) + list(obj.get("stringData", {}))
+            assert unknown_settings(names) == [], obj["metadata"]["name"]
+
+
+def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text()
+    targets = set(re.findall(r"^FROM \S+ AS (\S+)$", dockerfile, re.MULTILINE))
+    published = []
+    for name, service in compose["services"].items():
+        assert "healthcheck" in service, name
+        if "build" in service:
+            assert (REPO_ROOT / service["build"]["context"]).is_dir()
+            assert (REPO_ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+            assert service["build"]["target"] in targets, name
+        published += [name] * len(service.get("ports", []))
+    assert published == ["gateway"]
+    env_names = [line.split("=", 1)[0] for line in (REPO_ROOT / ".env.example").read_text().splitlines()
+                 if line and not line.startswith("#")]
+    assert env_names and unknown_settings(env_names) == []
+
+
+def test_unknown_setting_names_are_caught():
+    assert unknown_settings(["GATEWAY_REDIS_URL", "GATEWAY_REDIS_URI", "NOPE_X"]) == ["GATEWAY_REDIS_URI", "NOPE_X"]
+
+
+def test_each_service_image_installs_only_its_extra():
+    dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text()
+    for service in ("gateway", "retriever", "generator", "guard"):
+        stage = dockerfile.split(f"AS build-{service}\n", 1)[1].split("\nFROM ", 1)[0]
+        assert f'".[{service}]"' in stage
+    gateway_stage = dockerfile.split("AS build-gateway\n", 1)[1].split("\nFROM ", 1)[0]
+    assert "torch" not in gateway_stage
+    assert "USER ninjarag" in dockerfile and dockerfile.count("HEALTHCHECK") == 4
