@@ -73,6 +73,24 @@ class UpstreamTimeout(NinjaragError):
     type, title, status = "upstream_timeout", "A downstream service timed out", 504
 
 
+class DeadlineExceeded(NinjaragError):
+    type, title, status = "deadline_exceeded", "No answer within the deadline", 504
+
+
+_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, NotFound, RateLimited, Overloaded, NotReady,
+                                      UpstreamError, UpstreamTimeout, DeadlineExceeded)}
+
+
+def error_for(error_type: str, detail: str) -> NinjaragError:
+    """The typed error for a stable `type`; unknown types keep their name with status 500."""
+    cls = _BY_TYPE.get(error_type)
+    if cls is not None:
+        return cls(detail)
+    error = NinjaragError(detail)
+    error.type = error_type
+    return error
+
+
 _HTTP_STATUS_TYPES = {
     400: "bad_request",
     401: "unauthorized",
@@ -135,7 +153,7 @@ def problem_from_response(upstream: str, status: int, body: Any) -> NinjaragErro
     """Rebuild a typed error from a downstream problem+json body (for the HTTP client)."""
     detail = body.get("detail") if isinstance(body, dict) else None
     error_type = body.get("type") if isinstance(body, dict) else None
-    for cls in (InvalidRequest, Unauthorized, NotFound, RateLimited, Overloaded, NotReady, UpstreamTimeout):
-        if cls.type == error_type:
-            return cls(f"{upstream}: {detail or cls.title}")
+    # A downstream's own failures are the caller's upstream errors; its client-side verdicts keep their type.
+    if error_type in _BY_TYPE and error_type not in {UpstreamError.type, DeadlineExceeded.type}:
+        return _BY_TYPE[error_type](f"{upstream}: {detail or _BY_TYPE[error_type].title}")
     return UpstreamError(f"{upstream} answered {status}: {detail or body!r}"[:500])

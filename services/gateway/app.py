@@ -22,16 +22,7 @@ from services.common.contracts.answer import (
     SentenceEvent,
     SourcesEvent,
 )
-from services.common.errors import (
-    InvalidRequest,
-    NinjaragError,
-    NotReady,
-    Overloaded,
-    RateLimited,
-    Unauthorized,
-    UpstreamError,
-    UpstreamTimeout,
-)
+from services.common.errors import InvalidRequest, error_for
 from services.common.http import ServiceClient
 from services.gateway import openai_compat
 from services.gateway.auth import Gatekeeper
@@ -42,23 +33,6 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.versions import Versions
 
 log = logging.getLogger(__name__)
-
-# An `error` event's type -> the status of the same failure as a JSON (non-stream) answer.
-_ERROR_STATUS = {cls.type: cls for cls in (InvalidRequest, Unauthorized, RateLimited, Overloaded, NotReady,
-                                          UpstreamError, UpstreamTimeout)}
-
-
-class DeadlineExceeded(NinjaragError):
-    type, title, status = "deadline_exceeded", "No answer within the deadline", 504
-
-
-def _as_error(event: ErrorEvent) -> NinjaragError:
-    cls = _ERROR_STATUS.get(event.type) or (DeadlineExceeded if event.type == "deadline_exceeded" else NinjaragError)
-    error = cls(event.message)
-    if cls is NinjaragError:
-        error.type = event.type  # keep the stable type the stream would have carried
-    return error
-
 
 def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) -> FastAPI:
     readiness = ReadinessState("redis")
@@ -122,7 +96,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
             return event_stream(body, lambda event: [{"event": event.event, "data": event.model_dump_json()}])
         events = await collect(body)
         if isinstance(events[-1], ErrorEvent):
-            raise _as_error(events[-1])
+            raise error_for(events[-1].type, events[-1].message)
         by_kind = {type(e): e for e in events}
         sentences = [e for e in events if isinstance(e, SentenceEvent)]
         done: DoneEvent = by_kind[DoneEvent]
@@ -161,7 +135,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
             return event_stream(request, render)
         events = await collect(request)
         if isinstance(events[-1], ErrorEvent):
-            raise _as_error(events[-1])
+            raise error_for(events[-1].type, events[-1].message)
         sentences = [e for e in events if isinstance(e, SentenceEvent)]
         citations = next((e for e in events if isinstance(e, CitationsEvent)), None)
         return openai_compat.completion(chat_id, body.model, sentences, citations, events[-1])
