@@ -23,8 +23,9 @@ from report import emit, free_port, percentile
 from services.common.paths import Home
 
 HOME = Home.from_env()
-# Calls the gateway makes to other services (or Redis), as it times them; the rest is its own work.
-DOWNSTREAM_STAGES = ("input_guard", "versions", "cache", "retrieve", "screen", "generate", "cache_store")
+# Calls the gateway makes to other services (or Redis), as it times them (disjoint: `generate` is
+# the time spent waiting on the generator, `output_guard` the sentence checks); the rest is its own work.
+DOWNSTREAM_STAGES = ("input_guard", "versions", "cache", "retrieve", "screen", "generate", "output_guard", "cache_store")
 
 
 

@@ -157,6 +157,7 @@ class AnswerPipeline:
         splitter = SentenceStream()
         body = GenerateRequest(question=request.question, passages=passages, max_tokens=request.max_tokens)
         generation_started = time.perf_counter()
+        guard_before = run.timings.get("output_guard", 0.0)
         done: GenerateDone | None = None
         stream = self.up.generator.stream_events("/v1/generate", body)
         try:
@@ -172,7 +173,9 @@ class AnswerPipeline:
             await stream.aclose()
         if done is None:
             raise UpstreamError("the generator ended its stream without a final event")
-        run.timings["generate"] = round((time.perf_counter() - generation_started) * 1000, 2)
+        # Time waiting on the generator only: the guard calls made meanwhile count as output_guard.
+        waited = (time.perf_counter() - generation_started) * 1000 - (run.timings.get("output_guard", 0.0) - guard_before)
+        run.timings["generate"] = round(waited, 2)
         run.timings["generate_ttft"] = done.ttft_ms
         run.tokens = TokenCounts(prompt=done.usage.prompt_tokens, completion=done.usage.completion_tokens)
         for sentence in splitter.flush():
