@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -76,12 +77,36 @@ class _Run:
             STAGE_LATENCY.labels(name).observe(elapsed)
 
 
+class VerdictCache:
+    """Input-guard verdicts of exact questions seen in the last few minutes: the guard is
+    deterministic, so a repeated question (a cache hit above all) skips the call."""
+
+    def __init__(self, ttl_s: float = 600.0, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: OrderedDict[str, tuple[InputVerdict, float]] = OrderedDict()
+
+    def get(self, question: str) -> InputVerdict | None:
+        entry = self._entries.get(question)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        self._entries.move_to_end(question)
+        return entry[0]
+
+    def put(self, question: str, verdict: InputVerdict) -> None:
+        self._entries[question] = (verdict, time.monotonic() + self.ttl_s)
+        self._entries.move_to_end(question)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
 class AnswerPipeline:
     def __init__(self, settings: GatewaySettings, upstreams: Upstreams, cache: AnswerCache, versions: Versions) -> None:
         self.settings = settings
         self.up = upstreams
         self.cache = cache
         self.versions = versions
+        self.verdicts = VerdictCache()
 
     async def run(self, request: AnswerRequest) -> AsyncIterator[AnswerEvent]:
         run = _Run()
@@ -107,8 +132,11 @@ class AnswerPipeline:
             ANSWERS.labels(outcome).inc()
 
     async def _answer(self, request: AnswerRequest, run: _Run) -> AsyncIterator[AnswerEvent]:
-        verdict: InputVerdict = await run.stage("input_guard", self.up.guard.post_json(
-            "/v1/guard/input", InputGuardRequest(question=request.question), InputVerdict, idempotent=True))
+        verdict = self.verdicts.get(request.question)
+        if verdict is None:
+            verdict = await run.stage("input_guard", self.up.guard.post_json(
+                "/v1/guard/input", InputGuardRequest(question=request.question), InputVerdict, idempotent=True))
+            self.verdicts.put(request.question, verdict)
         if not verdict.allowed:
             log.info("question refused: %s", verdict.reason)
             async for event in self._refusal(run, self.settings.unsafe_refusal_text, sources=[]):

@@ -68,6 +68,9 @@ def test_a_cache_hit_replays_the_same_events_at_once(gateway, api_key, script):
     first = stream(gateway, api_key)
     again = stream(gateway, api_key, {**QUESTION, "question": "  when did APOLLO 11 land "})
     assert script.calls["/v1/generate"] == 1
+    assert script.calls["/v1/guard/input"] == 2  # a different text is checked again
+    stream(gateway, api_key)
+    assert script.calls["/v1/guard/input"] == 2  # the exact same question reuses its verdict
     assert kinds(again) == kinds(first)
     assert [e[1] for e in again[:-1]] == [e[1] for e in first[:-1]]
     assert again[-1][1]["cache_hit"] is True and again[-1][1]["verdict"] == "ok"
