@@ -42,10 +42,14 @@ def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
     }
 
 
+def neuron_serving(settings: GeneratorSettings) -> NeuronServing:
+    return NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs, settings.tp_degree,
+                         settings.buckets, settings.neuron_compiled_artifacts)
+
+
 def engine_kwargs(settings: GeneratorSettings) -> dict:
     if settings.device == "neuron":
-        return NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs, settings.tp_degree,
-                             settings.buckets, settings.neuron_compiled_artifacts).engine_kwargs()
+        return neuron_serving(settings).engine_kwargs()
     return {
         "model": str(settings.model_path),
         "served_model_name": [settings.model_name],
@@ -63,9 +67,7 @@ def build_engine(settings: GeneratorSettings) -> Engine:
     if settings.engine == "remote":
         return RemoteEngine(settings.remote_url, settings.model_name, settings.http_timeout_s, settings.remote_api_key)
     if settings.device == "neuron":
-        os.environ.update(NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs,
-                                        settings.tp_degree, settings.buckets,
-                                        settings.neuron_compiled_artifacts).environment())
+        os.environ.update(neuron_serving(settings).environment())
     return VllmEngine(engine_kwargs(settings), settings.model_name)
 
 
