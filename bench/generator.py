@@ -74,15 +74,13 @@ def retrieve(questions: list[str]) -> list[list[dict]]:
 
 def packer_table(questions: list[str], passages: list[list[dict]]) -> dict:
     from services.common.contracts.search import Passage
+    from services.generator.app import build_packer
     from services.generator.model_folder import load_tokenizer
-    from services.generator.packing import ContextPacker
-    from services.generator.prompt import PromptTemplate
     from services.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()
     tokenizer = load_tokenizer(HOME.generator_model)
-    packer = ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
-                           settings.max_model_len, settings.max_passage_tokens, settings.min_passages)
+    packer = build_packer(settings, tokenizer)
     table = {}
     for policy in ("quality", "latency"):
         buckets: dict[int, int] = {}
@@ -177,10 +175,8 @@ def service_runs(requests: list[dict], threads: int) -> dict:
 def direct_engine_runs(requests: list[dict], threads: int) -> tuple[dict, float]:
     """The same prompts through vLLM's AsyncLLM in this process, with the service's own engine settings."""
     os.environ.update({"GENERATOR_CPU_THREADS": str(threads), "GENERATOR_MAX_NUM_SEQS": "32"})
-    from services.generator.app import engine_kwargs, vllm_environment
+    from services.generator.app import build_packer, engine_kwargs, vllm_environment
     from services.generator.model_folder import load_tokenizer
-    from services.generator.packing import ContextPacker
-    from services.generator.prompt import PromptTemplate
     from services.generator.settings import GeneratorSettings
     from services.common.contracts.search import Passage
 
@@ -189,8 +185,7 @@ def direct_engine_runs(requests: list[dict], threads: int) -> tuple[dict, float]
     for key, value in vllm_environment(settings).items():
         os.environ.setdefault(key, value)
     tokenizer = load_tokenizer(HOME.generator_model)
-    packer = ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
-                           settings.max_model_len, settings.max_passage_tokens, settings.min_passages)
+    packer = build_packer(settings, tokenizer)
     token_ids = [packer.pack(r["question"], [Passage(**p) for p in r["passages"]], OUTPUT_TOKENS, "quality").token_ids
                  for r in requests]
     by_question = {r["question"]: ids for r, ids in zip(requests, token_ids, strict=True)}

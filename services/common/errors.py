@@ -49,6 +49,10 @@ class Unauthorized(NinjaragError):
     type, title, status = "unauthorized", "Missing or invalid API key", 401
 
 
+class Forbidden(NinjaragError):
+    type, title, status = "forbidden", "Not allowed on this server", 403
+
+
 class NotFound(NinjaragError):
     type, title, status = "not_found", "Not found", 404
 
@@ -77,7 +81,7 @@ class DeadlineExceeded(NinjaragError):
     type, title, status = "deadline_exceeded", "No answer within the deadline", 504
 
 
-_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, NotFound, RateLimited, Overloaded, NotReady,
+_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, RateLimited, Overloaded, NotReady,
                                       UpstreamError, UpstreamTimeout, DeadlineExceeded)}
 
 

@@ -22,7 +22,7 @@ from services.common.contracts.answer import (
     SentenceEvent,
     SourcesEvent,
 )
-from services.common.errors import InvalidRequest, error_for
+from services.common.errors import Forbidden, InvalidRequest, error_for
 from services.common.http import ServiceClient
 from services.gateway import openai_compat
 from services.gateway.auth import Gatekeeper
@@ -68,19 +68,19 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         await gatekeeper.rate_limit(key)
         return key
 
-    async def collect(request: AnswerRequest) -> list[AnswerEvent]:
+    async def collect(request: AnswerRequest, read_cache: bool = True) -> list[AnswerEvent]:
         gatekeeper.acquire()
         try:
-            return [event async for event in pipeline.run(request)]
+            return [event async for event in pipeline.run(request, read_cache)]
         finally:
             gatekeeper.release()
 
-    def event_stream(request: AnswerRequest, render) -> EventSourceResponse:  # noqa: ANN001
+    def event_stream(request: AnswerRequest, render, read_cache: bool = True) -> EventSourceResponse:  # noqa: ANN001
         gatekeeper.acquire()  # before the response starts: a refusal is still a plain 503
 
         async def events() -> AsyncIterator[dict]:
             try:
-                async for event in pipeline.run(request):
+                async for event in pipeline.run(request, read_cache):
                     for item in render(event):
                         yield item
             finally:
@@ -91,10 +91,15 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={200: {"content": {"text/event-stream": {}},
                                "description": "sources, sentence*, citations, then done or error"}})
-    async def answer(body: AnswerRequest, key: ApiKey = Depends(admitted_key)):  # noqa: ANN201, B008
+    async def answer(body: AnswerRequest, request: Request, key: ApiKey = Depends(admitted_key)):  # noqa: ANN201, B008
+        if not body.guard and not settings.allow_unguarded:
+            raise Forbidden("guard: false is allowed only where the gateway runs with GATEWAY_ALLOW_UNGUARDED=true "
+                            "(evaluation stacks, never production); drop the field to get a guarded answer")
+        read_cache = "no-cache" not in request.headers.get("cache-control", "").lower()
         if body.stream:
-            return event_stream(body, lambda event: [{"event": event.event, "data": event.model_dump_json()}])
-        events = await collect(body)
+            return event_stream(body, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
+                                read_cache)
+        events = await collect(body, read_cache)
         if isinstance(events[-1], ErrorEvent):
             raise error_for(events[-1].type, events[-1].message)
         by_kind = {type(e): e for e in events}
@@ -103,7 +108,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         return AnswerResponse(answer=" ".join(s.text for s in sentences), sentences=sentences,
                               sources=by_kind[SourcesEvent].sources, citations=by_kind[CitationsEvent].citations,
                               verdict=done.verdict, timings_ms=done.timings_ms, tokens=done.tokens,
-                              cache_hit=done.cache_hit)
+                              cache_hit=done.cache_hit, dropped=done.dropped)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(body: openai_compat.ChatCompletionRequest,

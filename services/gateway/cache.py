@@ -15,8 +15,9 @@ from services.gateway.metrics import CACHE, REDIS_ERRORS
 log = logging.getLogger(__name__)
 
 
-def cache_key(question: str, top_k: int, max_tokens: int, index_version: str, model: str) -> str:
-    identity = json.dumps([normalize_answer(question), top_k, max_tokens, index_version, model])
+def cache_key(question: str, top_k: int, max_tokens: int, retrieval: str, guarded: bool, index_version: str,
+              model: str) -> str:
+    identity = json.dumps([normalize_answer(question), top_k, max_tokens, retrieval, guarded, index_version, model])
     return "ninjarag:answer:" + hashlib.sha256(identity.encode()).hexdigest()
 
 

@@ -36,7 +36,7 @@ from services.common.contracts.guard import (
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
 from services.common.errors import NinjaragError, UpstreamError
 from services.common.http import ServiceClient
-from services.common.sentences import SentenceStream
+from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
 from services.gateway.settings import GatewaySettings
@@ -108,12 +108,13 @@ class AnswerPipeline:
         self.versions = versions
         self.verdicts = VerdictCache()
 
-    async def run(self, request: AnswerRequest) -> AsyncIterator[AnswerEvent]:
+    async def run(self, request: AnswerRequest, read_cache: bool = True) -> AsyncIterator[AnswerEvent]:
+        """`read_cache=False` (the client sent `Cache-Control: no-cache`) answers afresh and stores it."""
         run = _Run()
         outcome = "error"
         try:
             async with asyncio.timeout(self.settings.request_deadline_s):
-                async for event in self._answer(request, run):
+                async for event in self._answer(request, run, read_cache):
                     if isinstance(event, DoneEvent):
                         outcome = event.verdict
                     yield event
@@ -131,32 +132,28 @@ class AnswerPipeline:
         finally:
             ANSWERS.labels(outcome).inc()
 
-    async def _answer(self, request: AnswerRequest, run: _Run) -> AsyncIterator[AnswerEvent]:
-        verdict = self.verdicts.get(request.question)
-        if verdict is None:
-            verdict = await run.stage("input_guard", self.up.guard.post_json(
-                "/v1/guard/input", InputGuardRequest(question=request.question), InputVerdict, idempotent=True))
-            self.verdicts.put(request.question, verdict)
-        if not verdict.allowed:
+    async def _answer(self, request: AnswerRequest, run: _Run, read_cache: bool) -> AsyncIterator[AnswerEvent]:
+        if request.guard and not (verdict := await self._input_verdict(request.question, run)).allowed:
             log.info("question refused: %s", verdict.reason)
             async for event in self._refusal(run, self.settings.unsafe_refusal_text, sources=[]):
                 yield event
             return
 
+        retrieval = request.retrieval or self.settings.search_mode
         index_version, model = await run.stage("versions", self.versions.current())
         key = None
         if "unknown" not in (index_version, model):
-            key = cache_key(request.question, request.top_k, request.max_tokens, index_version, model)
-            cached = await run.stage("cache", self.cache.get(key))
+            key = cache_key(request.question, request.top_k, request.max_tokens, retrieval, request.guard,
+                            index_version, model)
+            cached = await run.stage("cache", self.cache.get(key)) if read_cache else None
             if cached:
                 for event in self._replay(cached, run):
                     yield event
                 return
 
-        result: SearchResult = await run.stage("retrieve", asyncio.wait_for(self.up.retriever.post_json(
-            "/v1/search", SearchRequest(query=request.question, k=request.top_k, mode=self.settings.search_mode),
-            SearchResult, idempotent=True), self.settings.search_timeout_s))
-        passages = await self._screen(result.passages, run)
+        passages = await self._retrieve(request.question, request.top_k, retrieval, run)
+        if request.guard:
+            passages = await self._screen(passages, run)
         sources = [Source(n=n, id=p.id, title=p.title, text=p.text, score=p.score) for n, p in enumerate(passages, 1)]
         events: list[AnswerEvent] = [SourcesEvent(sources=sources)]
         yield events[0]
@@ -169,6 +166,22 @@ class AnswerPipeline:
             yield event
         if key and isinstance(events[-1], DoneEvent):
             await run.stage("cache_store", self.cache.put(key, [e.model_dump(mode="json") for e in events]))
+
+    async def _input_verdict(self, question: str, run: _Run) -> InputVerdict:
+        verdict = self.verdicts.get(question)
+        if verdict is None:
+            verdict = await run.stage("input_guard", self.up.guard.post_json(
+                "/v1/guard/input", InputGuardRequest(question=question), InputVerdict, idempotent=True))
+            self.verdicts.put(question, verdict)
+        return verdict
+
+    async def _retrieve(self, question: str, top_k: int, retrieval: str, run: _Run) -> list[Passage]:
+        if retrieval == "none":  # closed book: the generator answers from the model's own knowledge
+            return []
+        result: SearchResult = await run.stage("retrieve", asyncio.wait_for(self.up.retriever.post_json(
+            "/v1/search", SearchRequest(query=question, k=top_k, mode=retrieval), SearchResult, idempotent=True),
+            self.settings.search_timeout_s))
+        return result.passages
 
     async def _screen(self, passages: list[Passage], run: _Run) -> list[Passage]:
         if not passages:
@@ -193,7 +206,7 @@ class AnswerPipeline:
                 async for name, data in stream:
                     if name == "token":
                         for sentence in splitter.feed(TokenEvent.model_validate(data).text):
-                            if event := await self._check_sentence(request, passages, sentence, run):
+                            if event := await self._release(request, passages, sentence, run):
                                 yield event
                     elif name == "done":
                         done = GenerateDone.model_validate(data)
@@ -207,11 +220,14 @@ class AnswerPipeline:
         run.timings["generate_ttft"] = done.ttft_ms
         run.tokens = TokenCounts(prompt=done.usage.prompt_tokens, completion=done.usage.completion_tokens)
         for sentence in splitter.flush():
-            if event := await self._check_sentence(request, passages, sentence, run):
+            if event := await self._release(request, passages, sentence, run):
                 yield event
 
-    async def _check_sentence(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: _Run
-                              ) -> SentenceEvent | None:
+    async def _release(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: _Run
+                       ) -> SentenceEvent | None:
+        """The sentence as the user will see it, or None when the guard holds it back."""
+        if not request.guard:
+            return self._released(run, sentence, [n for n in citations_in(sentence) if 1 <= n <= len(passages)])
         verdict: OutputVerdict = await run.stage("output_guard", asyncio.wait_for(self.up.guard.post_json(
             "/v1/guard/output", OutputGuardRequest(question=request.question, sentences=[sentence], passages=passages),
             OutputVerdict, idempotent=True), self.settings.guard_timeout_s))
@@ -221,6 +237,9 @@ class AnswerPipeline:
             run.dropped += 1
             return None
         citations = [n for n in checked.citations_found if 1 <= n <= len(passages)] + checked.citations_added
+        return self._released(run, sentence, citations)
+
+    def _released(self, run: _Run, sentence: str, citations: list[int]) -> SentenceEvent:
         event = SentenceEvent(index=len(run.released), text=sentence, citations=citations)
         if not run.released:
             TIME_TO_FIRST_SENTENCE.observe(time.perf_counter() - run.started)
@@ -238,7 +257,8 @@ class AnswerPipeline:
 
     def _done(self, run: _Run, verdict: str, cache_hit: bool = False) -> DoneEvent:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
-        return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit)
+        return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit,
+                         dropped=run.dropped)
 
     async def _refusal(self, run: _Run, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
         yield SourcesEvent(sources=sources)
@@ -249,5 +269,5 @@ class AnswerPipeline:
     def _replay(self, cached: list[dict], run: _Run) -> list[AnswerEvent]:
         events = [EVENT.validate_python(item) for item in cached]
         done = events[-1]
-        run.tokens = done.tokens
+        run.tokens, run.dropped = done.tokens, done.dropped
         return [*events[:-1], self._done(run, done.verdict, cache_hit=True)]

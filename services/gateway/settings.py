@@ -26,6 +26,8 @@ class GatewaySettings(ServiceSettings):
     max_concurrent: int = Field(default_factory=lambda: 4 * (os.cpu_count() or 1), ge=1)
     cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
     search_mode: Literal["plaid", "bm25", "hybrid"] = "hybrid"
+    # Lets a request send `guard: false` (evaluation baselines); answers then go out unchecked.
+    allow_unguarded: bool = False
     # Deadlines, seconds: per stage and for the whole request.
     guard_timeout_s: float = Field(default=5.0, gt=0)
     search_timeout_s: float = Field(default=10.0, gt=0)
@@ -35,6 +37,8 @@ class GatewaySettings(ServiceSettings):
     unsafe_refusal_text: str = "I can't help with that request."
 
     def unsafe_for_production(self) -> list[str]:
+        if self.allow_unguarded:
+            return ["GATEWAY_ALLOW_UNGUARDED lets clients skip the guard; run evaluations on a non-production stack"]
         if self.api_key_pepper == DEV_PEPPER:
             return ["GATEWAY_API_KEY_PEPPER is the development default; set a secret value"]
         if len(self.api_key_pepper) < 32:

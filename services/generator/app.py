@@ -63,6 +63,12 @@ def engine_kwargs(settings: GeneratorSettings) -> dict:
     }
 
 
+def build_packer(settings: GeneratorSettings, tokenizer) -> ContextPacker:  # noqa: ANN001 - a transformers tokenizer
+    return ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
+                         settings.max_model_len, settings.max_passage_tokens, settings.min_passages,
+                         closed_book=PromptTemplate(settings.closed_book_template, tokenizer))
+
+
 def build_engine(settings: GeneratorSettings) -> Engine:
     if settings.engine == "remote":
         return RemoteEngine(settings.remote_url, settings.model_name, settings.http_timeout_s, settings.remote_api_key)
@@ -83,8 +89,7 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async def start() -> str:
             tokenizer = await asyncio.to_thread(load_tokenizer, settings.model_path)
-            packer = ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
-                                   settings.max_model_len, settings.max_passage_tokens, settings.min_passages)
+            packer = build_packer(settings, tokenizer)
             await engine.start()
             service = GenerationService(engine, packer, settings.max_num_seqs + settings.max_queued)
             # Ready only once a generation went through end to end.

@@ -51,8 +51,10 @@ def bucket_ladder(buckets: list[int], max_model_len: int) -> list[int]:
 
 class ContextPacker:
     def __init__(self, template: PromptTemplate, tokenizer, buckets: list[int], max_model_len: int,  # noqa: ANN001
-                 max_passage_tokens: int, min_passages: int) -> None:
+                 max_passage_tokens: int, min_passages: int, closed_book: PromptTemplate | None = None) -> None:
         self.template = template
+        # With no passages there is nothing to cite: the question alone, answered from the model's knowledge.
+        self.closed_book = closed_book or template
         self.tokenizer = tokenizer
         self.buckets = bucket_ladder(buckets, max_model_len)
         self.max_model_len = max_model_len
@@ -65,21 +67,28 @@ class ContextPacker:
 
     def pack(self, question: str, passages: list[Passage], max_tokens: int, policy: PackingPolicy) -> PackedPrompt:
         limit = self.max_model_len - max_tokens
+        if not passages:
+            token_ids = self.closed_book.token_ids(question, [])
+            self._check_room(len(token_ids), limit, max_tokens)
+            return PackedPrompt(token_ids, [], 0, self.smallest_bucket(len(token_ids)))
         base = len(self.template.token_ids(question, []))
-        if base > limit:
-            raise PromptTooLong(
-                f"the question alone takes {base} prompt tokens; with max_tokens={max_tokens} that exceeds "
-                f"max_model_len={self.max_model_len}: shorten the question or lower max_tokens"
-            )
+        self._check_room(base, limit, max_tokens)
         # Each passage's token ids, capped; the prompt grows by about its block's length.
         capped = [self._passage_tokens(p)[: self.max_passage_tokens] for p in passages]
         overhead = self._overhead
-        if policy == "latency" and passages:
+        if policy == "latency":
             first = min(self.min_passages, len(passages))
             needed = base + sum(len(ids) + overhead for ids in capped[:first])
             limit = min(limit, self.smallest_bucket(needed))
         chosen = self._fill(capped, base, overhead, limit)
         return self._finish(question, passages, chosen, limit)
+
+    def _check_room(self, question_tokens: int, limit: int, max_tokens: int) -> None:
+        if question_tokens > limit:
+            raise PromptTooLong(
+                f"the question alone takes {question_tokens} prompt tokens; with max_tokens={max_tokens} that "
+                f"exceeds max_model_len={self.max_model_len}: shorten the question or lower max_tokens"
+            )
 
     def _passage_tokens(self, passage: Passage) -> list[int]:
         return self.tokenizer.encode(passage.text, add_special_tokens=False)

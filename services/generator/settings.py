@@ -35,6 +35,7 @@ class GeneratorSettings(ComputeSettings):
     # Admission: requests beyond max_num_seqs + max_queued get 503 + Retry-After.
     max_queued: int = Field(default=64, ge=0)
     prompt_template: str = "rag-v1"
+    closed_book_template: str = Field(default="closed-book-v1", description="The prompt when no passages are sent.")
     buckets: list[int] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
     min_passages: int = Field(default=3, ge=0)
     max_passage_tokens: int = Field(default=256, ge=16)

@@ -1,4 +1,4 @@
-"""Guard app factory: /v1/guard/input, /v1/guard/output, /v1/guard/passages."""
+"""Guard app factory: /v1/guard/input, /v1/guard/output, /v1/guard/passages, /v1/guard/support."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from services.common.contracts.guard import (
     OutputVerdict,
     PassageScreenRequest,
     PassageScreenResult,
+    SupportRequest,
+    SupportResult,
 )
 from services.common.errors import NotReady
 from services.guard.encoder import SentenceEncoder
@@ -81,5 +83,10 @@ def create_app(settings: GuardSettings) -> FastAPI:
         result = await ready_guard().screen_passages(body.passages)
         GUARD_DECISIONS.labels("passage", "flag").inc(len(result.flagged))
         return result
+
+    @app.post("/v1/guard/support", response_model=SupportResult)
+    async def score_support(body: SupportRequest) -> SupportResult:
+        """Raw support scores for (sentence, passages) pairs: what evaluations use to score citations."""
+        return await ready_guard().score_support(body)
 
     return app

@@ -14,6 +14,9 @@ from services.common.contracts.guard import (
     PassageScreenResult,
     ScreenedPassage,
     SentenceVerdict,
+    SupportRequest,
+    SupportResult,
+    SupportScore,
 )
 from services.common.contracts.search import Passage
 from services.common.sentences import citations_in, split_sentences
@@ -153,6 +156,14 @@ class GuardService:
             return OutputVerdict(sentences=verdicts, verdict="ok", reason="every sentence is supported")
         return OutputVerdict(sentences=verdicts, verdict="partial",
                              reason=f"{len(verdicts) - kept} of {len(verdicts)} sentences not supported")
+
+    async def score_support(self, request: SupportRequest) -> SupportResult:
+        passages = [_evidence_text(p) for p in request.passages]
+        pairs = [(pair.sentence, tuple(n - 1 for n in pair.passages)) for pair in request.pairs]
+        supports = await self._support(request.sentences, passages, pairs)
+        threshold = self.settings.support_threshold
+        return SupportResult(threshold=threshold, scores=[
+            SupportScore(score=min(1.0, max(0.0, round(s.score, 4))), supported=s.score >= threshold) for s in supports])
 
     # --- passages ----------------------------------------------------------------------------
 

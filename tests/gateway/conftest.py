@@ -50,11 +50,13 @@ class Script:
     generator_fails_mid_stream: bool = False
     retriever_status: int = 200
     calls: dict[str, int] = field(default_factory=dict)
+    last_body: dict[str, dict] = field(default_factory=dict)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.calls[path] = self.calls.get(path, 0) + 1
         body = json.loads(request.content) if request.content else {}
+        self.last_body[path] = body
         if path == "/v1/index":
             return httpx.Response(200, json={"index_version": "idx-1", "passages": 2, "encoding": "plain"})
         if path == "/v1/model":
@@ -75,7 +77,7 @@ class Script:
                                                          for i in self.flagged_passages]})
         if path == "/v1/guard/output":
             sentence = body["sentences"][0]
-            supported = "1972" not in sentence
+            supported = "1972" not in sentence and bool(body["passages"])  # as the real guard: no passages, no support
             cited = [int(c) for c in sentence.split("[")[1].split("]")[0].split(",")] if "[" in sentence else []
             return httpx.Response(200, json={"verdict": "ok" if supported else "refuse", "reason": "r", "sentences": [{
                 "index": 0, "text": sentence, "citations_found": cited, "citations_valid": bool(cited),

@@ -38,7 +38,7 @@ def test_an_unsupported_sentence_is_dropped_and_the_answer_is_partial(gateway, a
     events = stream(gateway, api_key)
     assert kinds(events) == ["sources", "sentence", "citations", "done"]
     assert events[1][1]["text"] == SUPPORTED
-    assert events[-1][1]["verdict"] == "partial"
+    assert events[-1][1]["verdict"] == "partial" and events[-1][1]["dropped"] == 1
 
 
 def test_nothing_supported_is_refused_with_the_refusal_text(gateway, api_key, script):
@@ -74,6 +74,47 @@ def test_a_cache_hit_replays_the_same_events_at_once(gateway, api_key, script):
     assert kinds(again) == kinds(first)
     assert [e[1] for e in again[:-1]] == [e[1] for e in first[:-1]]
     assert again[-1][1]["cache_hit"] is True and again[-1][1]["verdict"] == "ok"
+
+
+@pytest.mark.parametrize("mode", ["plaid", "bm25", "hybrid"])
+def test_the_request_picks_the_retrieval_mode(gateway, api_key, script, mode):
+    stream(gateway, api_key, {**QUESTION, "retrieval": mode})
+    assert script.last_body["/v1/search"]["mode"] == mode
+
+
+def test_no_retrieval_answers_closed_book_and_the_guard_refuses_what_nothing_supports(gateway, api_key, script):
+    events = stream(gateway, api_key, {**QUESTION, "retrieval": "none"})
+    assert "/v1/search" not in script.calls and script.last_body["/v1/generate"]["passages"] == []
+    assert events[0][1]["sources"] == [] and events[-1][1]["verdict"] == "refuse"
+
+
+def test_guard_off_is_forbidden_unless_the_gateway_allows_it(gateway, api_key, script):
+    response = gateway.post("/v1/answer", json={**QUESTION, "guard": False}, headers=auth(api_key))
+    assert response.status_code == 403 and response.json()["type"] == "forbidden"
+    assert "GATEWAY_ALLOW_UNGUARDED" in response.json()["detail"] and "/v1/generate" not in script.calls
+
+
+def test_guard_off_releases_every_sentence_unchecked(script, redis_url):
+    script.answer = f"{SUPPORTED} {UNSUPPORTED} See [7]."
+    with make_client(script, redis_url, allow_unguarded=True) as client:
+        key, _ = client.portal.call(client.app.state.gatekeeper.keys.create, "tests", 1000)
+        events = stream(client, key, {**QUESTION, "guard": False})
+        guarded = stream(client, key, QUESTION)
+    assert [e[1]["text"] for e in events if e[0] == "sentence"] == [SUPPORTED, UNSUPPORTED, "See [7]."]
+    assert [e[1]["citations"] for e in events if e[0] == "sentence"] == [[1], [1], []]  # [7] does not exist
+    assert events[-1][1]["verdict"] == "ok" and events[-1][1]["dropped"] == 0
+    assert script.calls["/v1/guard/input"] == 1 and script.calls["/v1/guard/output"] == 3  # the guarded one only
+    # Guarded and unguarded answers are cached apart.
+    assert guarded[-1][1]["cache_hit"] is False and guarded[-1][1]["dropped"] == 1
+
+
+def test_cache_control_no_cache_answers_afresh(gateway, api_key, script):
+    stream(gateway, api_key)
+    with gateway.stream("POST", "/v1/answer", json=QUESTION,
+                        headers={**auth(api_key), "Cache-Control": "no-cache"}) as response:
+        fresh = read_events(response)
+    assert fresh[-1][1]["cache_hit"] is False and script.calls["/v1/generate"] == 2
+    assert stream(gateway, api_key)[-1][1]["cache_hit"] is True
 
 
 def test_json_form_carries_the_same_content(gateway, api_key):

@@ -28,7 +28,8 @@ def template(tokenizer):
 
 
 def packer(template, tokenizer, max_model_len=2048, min_passages=3, max_passage_tokens=256):
-    return ContextPacker(template, tokenizer, DEFAULT_BUCKETS, max_model_len, max_passage_tokens, min_passages)
+    return ContextPacker(template, tokenizer, DEFAULT_BUCKETS, max_model_len, max_passage_tokens, min_passages,
+                         closed_book=PromptTemplate("closed-book-v1", tokenizer))
 
 
 def test_prompt_numbers_each_passage_once_and_holds_the_question(template, tokenizer):
@@ -42,12 +43,14 @@ def test_prompt_numbers_each_passage_once_and_holds_the_question(template, token
 
 
 def test_no_passages_gives_a_closed_book_prompt(template, tokenizer):
-    text = tokenizer.decode(template.token_ids(QUESTION, []))
-    assert "No passages were found" in text and "Passages:" not in text
+    packed = packer(template, tokenizer).pack(QUESTION, [], 64, "quality")
+    text = tokenizer.decode(packed.token_ids)
+    assert "from your own knowledge" in text and "cite" not in text and text.count(QUESTION) == 1
+    assert packed.passages == [] and packed.bucket == 128
 
 
 def test_unknown_template_names_the_available_ones(tokenizer):
-    with pytest.raises(ValueError, match="no prompt template 'nope'; available: rag-v1"):
+    with pytest.raises(ValueError, match="no prompt template 'nope'; available: closed-book-v1, rag-v1"):
         PromptTemplate("nope", tokenizer)
 
 

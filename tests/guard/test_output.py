@@ -97,3 +97,24 @@ def test_passages_that_instruct_the_model_are_flagged(client):
     body = client.post("/v1/guard/passages", json={"passages": [APOLLO, PARIS, poisoned]}).json()
     assert [f["id"] for f in body["flagged"]] == ["evil"]
     assert "injection pattern" in body["flagged"][0]["reason"]
+
+
+def test_support_scores_each_pair_and_passages_judged_together(client):
+    response = client.post("/v1/guard/support", json={
+        "sentences": ["Apollo 11 landed humans on the Moon in 1969.", "Paris is the capital of France."],
+        "passages": [APOLLO, PARIS],
+        "pairs": [{"sentence": 0, "passages": [1]}, {"sentence": 0, "passages": [2]},
+                  {"sentence": 1, "passages": [2]}, {"sentence": 1, "passages": [1, 2]}]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [s["supported"] for s in body["scores"]] == [True, False, True, True]
+    assert body["scores"][1]["score"] < body["threshold"] <= body["scores"][0]["score"]
+
+
+@pytest.mark.parametrize(("pair", "message"), [
+    ({"sentence": 3, "passages": [1]}, "pairs[0].sentence=3: there are 1 sentences"),
+    ({"sentence": 0, "passages": [0, 9]}, "pairs[0].passages [0, 9]: passages are numbered 1..2"),
+])
+def test_support_pairs_outside_the_request_are_422(client, pair, message):
+    response = client.post("/v1/guard/support", json={"sentences": ["x"], "passages": [APOLLO, PARIS], "pairs": [pair]})
+    assert response.status_code == 422 and message in response.text

@@ -18,6 +18,9 @@ class AnswerRequest(Contract):
     top_k: TopK = 10
     stream: bool = True
     max_tokens: int = Field(default=256, ge=1, le=4096)
+    retrieval: Literal["hybrid", "plaid", "bm25", "none"] | None = Field(
+        default=None, description="Retrieval mode; none answers closed book. Default: the gateway's GATEWAY_SEARCH_MODE.")
+    guard: bool = Field(default=True, description="false skips every guard check; only where GATEWAY_ALLOW_UNGUARDED.")
     filters: dict[str, Any] | None = Field(default=None, description="Reserved for metadata filters.")
 
 
@@ -57,6 +60,8 @@ class DoneEvent(Contract):
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool
+    dropped: int = Field(default=0, ge=0)
+    dropped: int = Field(default=0, ge=0, description="Sentences the guard held back.")
 
 
 class ErrorEvent(Contract):
@@ -83,3 +88,4 @@ class AnswerResponse(Contract):
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool
+    dropped: int = Field(default=0, ge=0)

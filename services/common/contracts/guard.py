@@ -1,4 +1,4 @@
-"""Guard contract: POST /v1/guard/input and POST /v1/guard/output."""
+"""Guard contract: POST /v1/guard/input, /output, /passages and /support."""
 
 from __future__ import annotations
 
@@ -73,3 +73,36 @@ class PassageScreenResult(Contract):
     """Retrieved passages that carry instructions to the model (indirect prompt injection)."""
 
     flagged: list[ScreenedPassage]
+
+
+class SupportPair(Contract):
+    sentence: int = Field(ge=0, description="Index into `sentences`.")
+    passages: list[int] = Field(min_length=1, max_length=100, description="Passage numbers, 1-based, judged together.")
+
+
+class SupportRequest(Contract):
+    """Does this set of passages support this sentence? The primitive behind ALCE-style citation scores."""
+
+    sentences: list[str] = Field(min_length=1, max_length=200)
+    passages: list[Passage] = Field(min_length=1, max_length=100)
+    pairs: list[SupportPair] = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _pairs_point_at_what_was_sent(self) -> SupportRequest:
+        for number, pair in enumerate(self.pairs):
+            if pair.sentence >= len(self.sentences):
+                raise ValueError(f"pairs[{number}].sentence={pair.sentence}: there are {len(self.sentences)} sentences")
+            outside = [n for n in pair.passages if not 1 <= n <= len(self.passages)]
+            if outside:
+                raise ValueError(f"pairs[{number}].passages {outside}: passages are numbered 1..{len(self.passages)}")
+        return self
+
+
+class SupportScore(Contract):
+    score: float = Field(ge=0.0, le=1.0)
+    supported: bool
+
+
+class SupportResult(Contract):
+    scores: list[SupportScore] = Field(description="One per pair, in order.")
+    threshold: float
