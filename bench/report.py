@@ -6,17 +6,13 @@ import json
 import socket
 from pathlib import Path
 
+from ninjarag.eval.metrics import percentile  # noqa: F401 - re-exported for the benchmarks
+
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def emit(report: dict, table: str, out: Path | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
 from ninjarag import keys as keys_module
 from ninjarag.errors import UserError
+from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from ninjarag.prepare.steps import StepResult, build_steps, run_steps
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
@@ -115,6 +117,36 @@ def ask(
         ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), top_k, typer.echo)
     except UserError as exc:
         _fail(str(exc))
+
+
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path | None, typer.Option(help="JSONL with `question` and `answers`; default: NQ-open dev.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    systems: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(SYSTEMS)}.")] = ",".join(DEFAULT_SYSTEMS),
+    out: Annotated[Path, typer.Option(help="Folder for records.jsonl, results.json, summary.md and the plots.")] = Path("eval-results"),
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Questions in flight at once.")] = 4,
+    top_k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    max_tokens: Annotated[int, typer.Option(min=1, max=4096)] = 64,
+    restart: Annotated[bool, typer.Option(help="Discard the records already in --out instead of resuming.")] = False,
+) -> None:
+    """Evaluate the running stack: accuracy, recall@k, citation quality and latency per system."""
+    from ninjarag.eval.runner import EvalConfig, run_eval  # noqa: PLC0415 - matplotlib only when evaluating
+
+    settings = StackSettings()
+    config = EvalConfig(
+        questions=questions or settings.paths.nq_dev, out=out, gateway_url=settings.gateway_url,
+        guard_url=f"http://{settings.host}:{settings.guard_port}", api_key=None,
+        systems=[name.strip() for name in systems.split(",") if name.strip()], limit=limit,
+        concurrency=concurrency, top_k=top_k, max_tokens=max_tokens, restart=restart,
+        command="ninjarag eval " + " ".join(sys.argv[2:]))
+    try:
+        config.api_key = keys_module.demo_key(settings)
+        outcome = run_eval(config)
+    except UserError as exc:
+        _fail(str(exc))
+    typer.echo(f"\n{outcome.table}\n")
+    typer.echo(f"asked {outcome.asked}, resumed {outcome.resumed}; wrote " + ", ".join(str(p) for p in outcome.files))
 
 
 @app.command()

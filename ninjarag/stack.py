@@ -61,6 +61,8 @@ def programs(settings: StackSettings) -> list[Program]:
         if name == "gateway":
             env |= {
                 "GATEWAY_REDIS_URL": f"redis://{host}:{settings.redis_port}/0",
+                # A loopback stack for development: `ninjarag eval` may compare guarded and unguarded answers.
+                "GATEWAY_ALLOW_UNGUARDED": os.environ.get("GATEWAY_ALLOW_UNGUARDED", "true"),
                 **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
             }
         result.append(Program(name, port, f"{envs.python_of(home, name)} -m services.{name}", env))

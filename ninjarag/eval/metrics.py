@@ -37,4 +37,15 @@ def token_f1(answer: str, accepted: list[str]) -> float:
 
 
 def recall_at(passages: list[str], accepted: list[str], k: int) -> float:
-    return float(any(contains_answer(text, accepted) for text in passages[:k]))
+    return float(0 < answer_rank(passages, accepted) <= k)
+
+
+def answer_rank(passages: list[str], accepted: list[str]) -> int:
+    """The 1-based rank of the first passage holding an accepted answer; 0 when none does."""
+    return next((rank for rank, text in enumerate(passages, start=1) if contains_answer(text, accepted)), 0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile; NaN for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")

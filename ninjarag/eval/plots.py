@@ -1,0 +1,72 @@
+"""The PNG plots of one evaluation: accuracy by retrieval hit or miss, the latency histogram, and
+recall@k curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ninjarag.eval.records import Record  # noqa: E402
+
+
+def write_plots(records: list[Record], summary: dict[str, dict], out: Path) -> list[Path]:
+    return [_accuracy_by_retrieval(summary, out / "accuracy_by_retrieval.png"),
+            _latency_histogram(records, out / "latency.png"),
+            _recall_curve(records, out / "recall_at_k.png")]
+
+
+def _accuracy_by_retrieval(summary: dict[str, dict], path: Path) -> Path:
+    names = list(summary)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.27
+    series = [("all questions", "accuracy"), ("answer in top 10", "accuracy_when_retrievable"),
+              ("answer not in top 10", "accuracy_when_not_retrievable")]
+    for offset, (label, field) in enumerate(series):
+        values = [100 * (summary[n][field] or 0.0) for n in names]
+        ax.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=label)
+    ax.set_xticks(range(len(names)), names, rotation=15)
+    ax.set_ylabel("answer accuracy (%)")
+    ax.set_title("Accuracy by whether retrieval found the answer")
+    ax.legend()
+    return _save(fig, path)
+
+
+def _latency_histogram(records: list[Record], path: Path) -> Path:
+    fig, (first_ax, total_ax) = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    for name in dict.fromkeys(r.system for r in records):
+        rows = [r for r in records if r.system == name and r.error_type is None]
+        first = [r.first_sentence_ms / 1000 for r in rows if r.first_sentence_ms is not None]
+        first_ax.hist(first, bins=30, alpha=0.5, label=name)
+        total_ax.hist([r.total_ms / 1000 for r in rows], bins=30, alpha=0.5, label=name)
+    first_ax.set_xlabel("time to first sentence (s)")
+    total_ax.set_xlabel("total answer time (s)")
+    first_ax.set_ylabel("answers")
+    total_ax.legend(fontsize="small")
+    fig.suptitle("Latency as the client sees it")
+    return _save(fig, path)
+
+
+def _recall_curve(records: list[Record], path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ks = list(range(1, 11))
+    # Guarded twins retrieve the same passages (less any screened out): one curve per retrieval mode.
+    for name in dict.fromkeys(r.system for r in records if r.answer_rank is not None and "+guard" not in r.system):
+        ranks = [r.answer_rank for r in records if r.system == name and r.error_type is None]
+        ax.plot(ks, [100 * sum(0 < rank <= k for rank in ranks) / len(ranks) for k in ks], marker="o", label=name)
+    ax.set_xlabel("k (passages)")
+    ax.set_ylabel("recall@k (%)")
+    ax.set_title("An accepted answer in the top k passages")
+    ax.legend()
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:  # noqa: ANN001 - a matplotlib Figure
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
