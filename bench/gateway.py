@@ -12,14 +12,17 @@ import asyncio
 import json
 import random
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
+from load import sweep_level
+from load import table as sweep_table
 from ninjarag import keys, stack
+from ninjarag.eval.client import ask_gateway
 from ninjarag.settings import StackSettings
 from report import emit, free_port, percentile
+from services.common.contracts.answer import AnswerRequest
 from services.common.paths import Home
 
 HOME = Home.from_env()
@@ -30,45 +33,19 @@ DOWNSTREAM_STAGES = ("input_guard", "versions", "cache", "retrieve", "screen", "
 
 
 
-async def one_answer(http: httpx.AsyncClient, key: str, question: str) -> dict:
-    started = time.perf_counter()
-    first_sentence, events, status = None, [], None
-    async with http.stream("POST", "/v1/answer", json={"question": question, "top_k": 10},
-                           headers={"Authorization": f"Bearer {key}"}) as response:
-        status = response.status_code
-        if status != 200:
-            await response.aread()
-            return {"status": status, "error": response.json().get("type", str(status)), "total": time.perf_counter() - started}
-        name = None
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-                if name == "sentence" and first_sentence is None:
-                    first_sentence = time.perf_counter() - started
-            elif line.startswith("data: "):
-                events.append((name, json.loads(line[6:])))
-    total = time.perf_counter() - started
-    last_name, last = events[-1]
-    result = {"status": status, "total": total, "first_sentence": first_sentence}
-    if last_name == "error":
-        result["error"] = last["type"]
-    else:
-        result["done"] = last
-    return result
-
-
 async def overhead_and_cache(url: str, key: str, questions: list[str]) -> dict:
     overheads, cache_hits = [], []
     async with httpx.AsyncClient(base_url=url, timeout=600) as http:
         for question in questions:
-            result = await one_answer(http, key, question)
-            if "done" not in result:
+            request = AnswerRequest(question=question, top_k=10)
+            answer = await ask_gateway(http, request, key, fresh=False)
+            if answer.error_type:
                 continue
-            timings = result["done"]["timings_ms"]
-            overheads.append(result["total"] * 1000 - sum(timings.get(stage, 0.0) for stage in DOWNSTREAM_STAGES))
-            hit = await one_answer(http, key, question)
-            if hit.get("done", {}).get("cache_hit"):
-                cache_hits.append(hit["total"] * 1000)
+            timings = answer.server_timings_ms
+            overheads.append(answer.total_ms - sum(timings.get(stage, 0.0) for stage in DOWNSTREAM_STAGES))
+            hit = await ask_gateway(http, request, key, fresh=False)
+            if hit.cache_hit:
+                cache_hits.append(hit.total_ms)
     return {
         "overhead_ms": {"p50": round(percentile(overheads, 50), 2), "p95": round(percentile(overheads, 95), 2),
                         "answers": len(overheads)},
@@ -77,49 +54,11 @@ async def overhead_and_cache(url: str, key: str, questions: list[str]) -> dict:
     }
 
 
-async def sweep_level(url: str, key: str, questions: list[str], clients: int, seconds: float) -> dict:
-    queue = list(questions)
-    results: list[dict] = []
-    deadline = time.monotonic() + seconds
-
-    async def client(http: httpx.AsyncClient) -> None:
-        while queue and time.monotonic() < deadline:
-            try:
-                result = await one_answer(http, key, queue.pop())
-            except httpx.HTTPError as exc:
-                result = {"status": 0, "error": type(exc).__name__, "total": 0.0}
-            results.append(result)
-            if result["status"] == 503:
-                await asyncio.sleep(1.0)  # a well-behaved client honours Retry-After
-
-    started = time.monotonic()
-    async with httpx.AsyncClient(base_url=url, timeout=600, limits=httpx.Limits(max_connections=clients + 4)) as http:
-        await asyncio.gather(*(client(http) for _ in range(clients)))
-    wall = time.monotonic() - started
-    answered = [r for r in results if "done" in r]
-    shed = sum(r["status"] == 503 for r in results)
-    errors: dict[str, int] = {}
-    for r in results:
-        if "error" in r and r["status"] != 503:
-            errors[r["error"]] = errors.get(r["error"], 0) + 1
-    firsts = [r["first_sentence"] for r in answered if r["first_sentence"] is not None]
-    return {"clients": clients, "requests": len(results), "answers": len(answered), "shed_503": shed,
-            "answers_per_s": round(len(answered) / wall, 2),
-            "first_sentence_p50_ms": round(percentile(firsts, 50) * 1000), "first_sentence_p95_ms": round(percentile(firsts, 95) * 1000),
-            "total_p50_ms": round(percentile([r["total"] for r in answered], 50) * 1000),
-            "errors": errors}
-
-
 def table(report: dict) -> str:
-    lines = [f"gateway overhead: p50 {report['overhead_ms']['p50']} ms, p95 {report['overhead_ms']['p95']} ms "
-             f"({report['overhead_ms']['answers']} answers)",
-             f"cache hit: p50 {report['cache_hit_ms']['p50']} ms, p95 {report['cache_hit_ms']['p95']} ms", "",
-             "| clients | requests | answers/s | first sentence p50 ms | p95 ms | total p50 ms | 503 (shed) | errors |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in report["sweep"]:
-        lines.append(f"| {row['clients']} | {row['requests']} | {row['answers_per_s']} | {row['first_sentence_p50_ms']} | "
-                     f"{row['first_sentence_p95_ms']} | {row['total_p50_ms']} | {row['shed_503']} | {row['errors'] or 'none'} |")
-    return "\n".join(lines)
+    return "\n".join([f"gateway overhead: p50 {report['overhead_ms']['p50']} ms, p95 {report['overhead_ms']['p95']} ms "
+                      f"({report['overhead_ms']['answers']} answers)",
+                      f"cache hit: p50 {report['cache_hit_ms']['p50']} ms, p95 {report['cache_hit_ms']['p95']} ms", "",
+                      sweep_table(report["sweep"])])
 
 
 def main() -> None:
@@ -143,7 +82,8 @@ def main() -> None:
         for clients in map(int, args.levels.split(",")):
             batch = records[used: used + 400]
             used += 400
-            report["sweep"].append(asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds)))
+            report["sweep"].append(asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
+                                                           max_requests=400, max_tokens=256)))
     finally:
         stack.down(settings)
     emit(report, table(report), args.out)

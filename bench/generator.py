@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -114,113 +115,150 @@ def rag_requests(questions: list[str], passages: list[list[dict]]) -> list[dict]
 def distinct_slices(requests: list[dict], levels: tuple[int, ...]) -> dict[int, list[dict]]:
     """Different prompts for each concurrency level: vLLM's prefix cache would otherwise make a
     prompt seen in an earlier run look fast."""
-    slices, start = {}, 1  # requests[0] is the warm-up
+    slices, start_at = {}, 1  # requests[0] is the warm-up
     for level in levels:
-        count = max(8, 2 * level)
-        slices[level] = requests[start:start + count]
-        start += count
+        count = max(16, 2 * level)
+        slices[level] = requests[start_at:start_at + count]
+        start_at += count
     return slices
 
 
-async def load_run(send, requests: list[dict], concurrency: int) -> dict:
-    """`send(request) -> (ttft_s, total_s, completion_tokens)`; `concurrency` workers over the requests."""
-    queue = list(requests)
-    ttfts, totals, tokens = [], [], 0
+class Measured(NamedTuple):
+    ttft_s: float
+    total_s: float
+    tokens: int
 
-    async def worker() -> None:
-        nonlocal tokens
-        while queue:
-            ttft, total, generated = await send(queue.pop())
-            ttfts.append(ttft)
-            totals.append(total)
-            tokens += generated
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - started
-    return {"requests": len(totals), "output_tokens_per_s": round(tokens / wall, 1),
+def summary(measured: list[Measured], wall_s: float) -> dict:
+    ttfts, totals = [m.ttft_s for m in measured], [m.total_s for m in measured]
+    return {"requests": len(measured), "output_tokens_per_s": round(sum(m.tokens for m in measured) / wall_s, 1),
             "ttft_p50_ms": round(percentile(ttfts, 50) * 1000), "ttft_p95_ms": round(percentile(ttfts, 95) * 1000),
             "latency_p50_ms": round(percentile(totals, 50) * 1000), "latency_p95_ms": round(percentile(totals, 95) * 1000)}
 
 
-def service_runs(requests: list[dict], threads: int) -> dict:
+async def load_run(send, requests: list[dict], concurrency: int) -> dict:  # noqa: ANN001
+    """`send(request) -> Measured`; `concurrency` workers over the requests."""
+    queue, measured = list(requests), []
+
+    async def worker() -> None:
+        while queue:
+            measured.append(await send(queue.pop()))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return summary(measured, time.perf_counter() - started)
+
+
+async def paired_single(service_send, engine_send, requests: list[dict]) -> tuple[dict, dict, dict]:  # noqa: ANN001
+    """One request at a time, each prompt to the service and then straight to the engine: the
+    overhead as a per-request ratio under the same conditions (each side has its own prefix cache)."""
+    service, engine = [], []
+    for request in requests:
+        service.append(await service_send(request))
+        engine.append(await engine_send(request))
+    ratios = [s.total_s / e.total_s - 1 for s, e in zip(service, engine, strict=True)]
+    per_token = [(s.total_s / max(1, s.tokens)) / (e.total_s / max(1, e.tokens)) - 1
+                 for s, e in zip(service, engine, strict=True)]
+    paired = {"requests": len(ratios), "overhead_p50_pct": round(100 * statistics.median(ratios), 1),
+              "overhead_mean_pct": round(100 * statistics.fmean(ratios), 1),
+              "overhead_per_token_p50_pct": round(100 * statistics.median(per_token), 1),
+              "same_token_counts": sum(s.tokens == e.tokens for s, e in zip(service, engine, strict=True)),
+              "added_ms_p50": round(1000 * statistics.median(s.total_s - e.total_s for s, e in zip(service, engine, strict=True)), 1)}
+    return (summary(service, sum(m.total_s for m in service)), summary(engine, sum(m.total_s for m in engine)), paired)
+
+
+def service_sender(http: httpx.AsyncClient):  # noqa: ANN201
+    async def send(request: dict) -> Measured:
+        started, first, generated = time.perf_counter(), None, 0
+        async with http.stream("POST", "/v1/generate", json=request) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if first is None and line.startswith("event: token"):
+                    first = time.perf_counter()
+                if line.startswith("data: ") and '"usage"' in line:
+                    generated = json.loads(line[6:])["usage"]["completion_tokens"]
+        ended = time.perf_counter()
+        return Measured((first or ended) - started, ended - started, generated)
+
+    return send
+
+
+def engine_sender(engine, token_ids: dict[str, list[int]]):  # noqa: ANN001, ANN201 - a vLLM AsyncLLM
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    counter = 0
+
+    async def send(request: dict) -> Measured:
+        nonlocal counter
+        counter += 1
+        params = SamplingParams(max_tokens=OUTPUT_TOKENS, temperature=0.0, seed=None, output_kind=RequestOutputKind.DELTA)
+        started, first, generated = time.perf_counter(), None, 0
+        async for output in engine.generate({"prompt_token_ids": token_ids[request["question"]]}, params,
+                                            f"bench-{counter}"):
+            generated += len(output.outputs[0].token_ids)
+            if first is None and output.outputs[0].text:
+                first = time.perf_counter()
+        ended = time.perf_counter()
+        return Measured((first or ended) - started, ended - started, generated)
+
+    return send
+
+
+def measure(requests: list[dict], threads: int) -> dict:
+    """The service (its own process and engine) and vLLM's AsyncLLM in this process, with the
+    service's engine settings, both up at once and driven in turn with the same prompts."""
+    settings_env = {"GENERATOR_CPU_THREADS": str(threads), "GENERATOR_MAX_NUM_SEQS": "32"}
     port = 18902
-    env = {"GENERATOR_PORT": str(port), "GENERATOR_CPU_THREADS": str(threads), "GENERATOR_MAX_NUM_SEQS": "32",
-           "GENERATOR_LOG_LEVEL": "WARNING"}
-    generator = start([sys.executable, "-m", "services.generator"], env, f"http://127.0.0.1:{port}/readyz")
-    try:
-        async def run_all() -> dict:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
-                async def send(request: dict) -> tuple[float, float, int]:
-                    started = time.perf_counter()
-                    first = None
-                    async with http.stream("POST", "/v1/generate", json=request) as response:
-                        response.raise_for_status()
-                        async for line in response.aiter_lines():
-                            if first is None and line.startswith("event: token"):
-                                first = time.perf_counter()
-                            if line.startswith("data: ") and '"usage"' in line:
-                                generated = json.loads(line[6:])["usage"]["completion_tokens"]
-                    ended = time.perf_counter()
-                    return (first or ended) - started, ended - started, generated
-
-                await send(requests[0])  # warm
-                return {c: await load_run(send, batch, c) for c, batch in distinct_slices(requests, CONCURRENCY).items()}
-
-        return asyncio.run(run_all())
-    finally:
-        stop(generator)
-
-
-def direct_engine_runs(requests: list[dict], threads: int) -> tuple[dict, float]:
-    """The same prompts through vLLM's AsyncLLM in this process, with the service's own engine settings."""
-    os.environ.update({"GENERATOR_CPU_THREADS": str(threads), "GENERATOR_MAX_NUM_SEQS": "32"})
+    generator = start([sys.executable, "-m", "services.generator"],
+                      {**settings_env, "GENERATOR_PORT": str(port), "GENERATOR_LOG_LEVEL": "WARNING"},
+                      f"http://127.0.0.1:{port}/readyz")
+    os.environ.update(settings_env)
+    from services.common.contracts.search import Passage
     from services.generator.app import build_packer, engine_kwargs, vllm_environment
     from services.generator.model_folder import load_tokenizer
     from services.generator.settings import GeneratorSettings
-    from services.common.contracts.search import Passage
 
     settings = GeneratorSettings()
     settings.apply_cpu_threads()
     for key, value in vllm_environment(settings).items():
         os.environ.setdefault(key, value)
-    tokenizer = load_tokenizer(HOME.generator_model)
-    packer = build_packer(settings, tokenizer)
-    token_ids = [packer.pack(r["question"], [Passage(**p) for p in r["passages"]], OUTPUT_TOKENS, "quality").token_ids
-                 for r in requests]
-    by_question = {r["question"]: ids for r, ids in zip(requests, token_ids, strict=True)}
+    packer = build_packer(settings, load_tokenizer(HOME.generator_model))
+    token_ids = {r["question"]: packer.pack(r["question"], [Passage(**p) for p in r["passages"]], OUTPUT_TOKENS,
+                                            "quality").token_ids for r in requests}
 
     async def run_all() -> dict:
-        from vllm import SamplingParams
         from vllm.engine.arg_utils import AsyncEngineArgs
-        from vllm.sampling_params import RequestOutputKind
         from vllm.v1.engine.async_llm import AsyncLLM
 
         engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_kwargs(settings)))
-        counter = 0
-
-        async def send(request: dict) -> tuple[float, float, int]:
-            nonlocal counter
-            counter += 1
-            params = SamplingParams(max_tokens=OUTPUT_TOKENS, temperature=0.0, seed=None,
-                                    output_kind=RequestOutputKind.DELTA)
-            started, first, generated = time.perf_counter(), None, 0
-            async for output in engine.generate({"prompt_token_ids": by_question[request["question"]]}, params,
-                                                f"bench-{counter}"):
-                generated += len(output.outputs[0].token_ids)
-                if first is None and output.outputs[0].text:
-                    first = time.perf_counter()
-            ended = time.perf_counter()
-            return (first or ended) - started, ended - started, generated
-
         try:
-            await send(requests[0])
-            slices = distinct_slices(requests, CONCURRENCY)  # the very prompts the service got at 1 and 16
-            return {c: await load_run(send, slices[c], c) for c in (1, 16)}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
+                service_send, engine_send = service_sender(http), engine_sender(engine, token_ids)
+                await service_send(requests[0])
+                await engine_send(requests[0])
+                slices = distinct_slices(requests, CONCURRENCY)
+                service_single, engine_single, paired = await paired_single(service_send, engine_send, slices[1])
+                report = {"service": {1: service_single}, "engine": {1: engine_single}, "paired_single": paired}
+                for level in CONCURRENCY[1:]:
+                    report["service"][level] = await load_run(service_send, slices[level], level)
+                report["engine"][16] = await load_run(engine_send, slices[16], 16)
+                prompt_tokens = [len(token_ids[r["question"]]) for r in slices[1]]
+                report["prompt_tokens_mean"] = round(statistics.fmean(prompt_tokens))
+                # Prefill alone, at the rate one request gets it (compute-bound already), caps what any batching can do.
+                prefill_tokens_per_s = report["prompt_tokens_mean"] / (engine_single["ttft_p50_ms"] / 1000)
+                ceiling = OUTPUT_TOKENS * prefill_tokens_per_s / report["prompt_tokens_mean"]
+                report["prefill_bound"] = {"prefill_tokens_per_s": round(prefill_tokens_per_s),
+                                           "max_output_tokens_per_s": round(ceiling, 1),
+                                           "max_speedup_vs_single": round(ceiling / service_single["output_tokens_per_s"], 1)}
+                return report
         finally:
             engine.shutdown()
 
-    return asyncio.run(run_all()), statistics.mean(len(ids) for ids in token_ids)
+    try:
+        return asyncio.run(run_all())
+    finally:
+        stop(generator)
 
 
 def table(report: dict) -> str:
@@ -229,9 +267,18 @@ def table(report: dict) -> str:
     for c, run in report["service"].items():
         lines.append(f"| {c} | {run['output_tokens_per_s']} | {run['output_tokens_per_s'] / single:.1f}x | "
                      f"{run['ttft_p50_ms']} | {run['ttft_p95_ms']} | {run['latency_p50_ms']} |")
-    lines.append("\n| concurrent | service latency p50 ms | engine latency p50 ms | overhead |\n|---|---|---|---|")
-    for c, overhead in report["overhead"].items():
-        lines.append(f"| {c} | {overhead['service_p50_ms']} | {overhead['engine_p50_ms']} | {overhead['overhead_pct']}% |")
+    bound = report["prefill_bound"]
+    lines.append(f"\nprefill-bound ceiling: {bound['prefill_tokens_per_s']} prompt tok/s -> at most "
+                 f"{bound['max_output_tokens_per_s']} output tok/s with {report['prompt_tokens_mean']}-token prompts "
+                 f"({bound['max_speedup_vs_single']}x the single-request rate)")
+    paired = report["paired_single"]
+    lines.append(f"\nservice overhead, one request at a time, paired by prompt ({paired['requests']} prompts): "
+                 f"p50 {paired['overhead_p50_pct']}% (mean {paired['overhead_mean_pct']}%, per output token "
+                 f"{paired['overhead_per_token_p50_pct']}%, +{paired['added_ms_p50']} ms)")
+    lines.append("\n| concurrent | service tok/s | engine tok/s | service latency p50 ms | engine latency p50 ms |\n|---|---|---|---|---|")
+    for c in report["engine"]:
+        s, e = report["service"][c], report["engine"][c]
+        lines.append(f"| {c} | {s['output_tokens_per_s']} | {e['output_tokens_per_s']} | {s['latency_p50_ms']} | {e['latency_p50_ms']} |")
     lines.append("\n| policy | prompts per bucket | mean prompt tokens | mean passages | mean padding waste |\n|---|---|---|---|---|")
     for policy, row in report["packer"].items():
         lines.append(f"| {policy} | {row['buckets']} | {row['mean_prompt_tokens']} | {row['mean_passages']} | {row['mean_padding_waste']} |")
@@ -250,18 +297,15 @@ def main() -> None:
     questions = [r["question"] for r in records[: args.questions]]
     passages = retrieve(questions)
     report = {"machine": {"cpus": os.cpu_count(), "threads": args.threads}, "packer": packer_table(questions, passages)}
-    requests = rag_requests(questions, passages)
-    service = service_runs(requests, args.threads)
-    report["service"] = {str(c): run for c, run in service.items()}
-    engine, prompt_tokens = direct_engine_runs(requests, args.threads)
-    report["prompt_tokens_mean"] = round(prompt_tokens)
-    report["engine"] = {str(c): run for c, run in engine.items()}
-    report["overhead"] = {
-        str(c): {"service_p50_ms": service[c]["latency_p50_ms"], "engine_p50_ms": engine[c]["latency_p50_ms"],
-                 "overhead_pct": round(100 * (service[c]["latency_p50_ms"] / engine[c]["latency_p50_ms"] - 1), 1)}
-        for c in engine
-    }
-    report["batching_speedup_at_16"] = round(service[16]["output_tokens_per_s"] / service[1]["output_tokens_per_s"], 1)
+    measured = measure(rag_requests(questions, passages), args.threads)
+    for side in ("service", "engine"):
+        measured[side] = {str(c): run for c, run in measured[side].items()}
+    report |= measured
+    report["throughput_overhead_pct"] = {
+        c: round(100 * (1 - report["service"][c]["output_tokens_per_s"] / run["output_tokens_per_s"]), 1)
+        for c, run in report["engine"].items()}
+    report["batching_speedup_at_16"] = round(report["service"]["16"]["output_tokens_per_s"]
+                                             / report["service"]["1"]["output_tokens_per_s"], 1)
     emit(report, table(report), args.out)
 
 

@@ -25,6 +25,7 @@ class GatewayAnswer:
     total_ms: float = 0.0
     error_type: str | None = None
     error: str | None = None
+    retry_after_s: float | None = None  # from a 429 or 503
 
     @property
     def text(self) -> str:
@@ -46,6 +47,8 @@ async def ask_gateway(client: httpx.AsyncClient, request: AnswerRequest, api_key
             if source.response.is_error:
                 await source.response.aread()
                 answer.error_type, answer.error = _problem(source.response)
+                if retry_after := source.response.headers.get("retry-after"):
+                    answer.retry_after_s = float(retry_after)
             else:
                 async for sse in source.aiter_sse():
                     _apply(answer, sse.event, json.loads(sse.data) if sse.data else {}, started)

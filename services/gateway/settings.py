@@ -37,10 +37,11 @@ class GatewaySettings(ServiceSettings):
     unsafe_refusal_text: str = "I can't help with that request."
 
     def unsafe_for_production(self) -> list[str]:
+        problems = []
         if self.allow_unguarded:
-            return ["GATEWAY_ALLOW_UNGUARDED lets clients skip the guard; run evaluations on a non-production stack"]
+            problems.append("GATEWAY_ALLOW_UNGUARDED lets clients skip the guard; run evaluations on a non-production stack")
         if self.api_key_pepper == DEV_PEPPER:
-            return ["GATEWAY_API_KEY_PEPPER is the development default; set a secret value"]
-        if len(self.api_key_pepper) < 32:
-            return ["GATEWAY_API_KEY_PEPPER is shorter than 32 characters; use e.g. `openssl rand -hex 32`"]
-        return []
+            problems.append("GATEWAY_API_KEY_PEPPER is the development default; set a secret value")
+        elif len(self.api_key_pepper) < 32:
+            problems.append("GATEWAY_API_KEY_PEPPER is shorter than 32 characters; use e.g. `openssl rand -hex 32`")
+        return problems

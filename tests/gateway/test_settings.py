@@ -16,6 +16,14 @@ def test_production_refuses_the_development_pepper(monkeypatch):
     assert GatewaySettings().environment == "production"
 
 
+def test_production_refuses_unguarded_answers(monkeypatch):
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    monkeypatch.setenv("GATEWAY_API_KEY_PEPPER", "x" * 40)
+    monkeypatch.setenv("GATEWAY_ALLOW_UNGUARDED", "true")
+    with pytest.raises(ValueError, match="GATEWAY_ALLOW_UNGUARDED lets clients skip the guard"):
+        GatewaySettings()
+
+
 def test_gateway_environment_has_no_torch():
     assert importlib.util.find_spec("torch") is None, "the gateway extra must not pull torch"
 

@@ -1,8 +1,11 @@
 """The whole local stack, started for real with `up`: every service ready, real answers through the
 gateway (and `ninjarag ask`), a service stopped mid-stream, then `down` leaving nothing behind."""
 
+import asyncio
+import json
 import os
 import subprocess
+import sys
 
 import httpx
 import psutil
@@ -23,6 +26,11 @@ def stack_settings(run_dir) -> StackSettings:
     return StackSettings(run_dir=run_dir, gateway_port=free_port(), retriever_port=free_port(),
                          generator_port=free_port(), guard_port=free_port(), redis_port=free_port(),
                          ready_timeout_s=300)
+
+
+def stack_env(settings: StackSettings) -> dict[str, str]:
+    return {**os.environ, "NINJARAG_RUN_DIR": str(settings.run_path), "NINJARAG_GATEWAY_PORT": str(settings.gateway_port),
+            "NINJARAG_REDIS_PORT": str(settings.redis_port), "NINJARAG_GUARD_PORT": str(settings.guard_port)}
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +95,43 @@ def test_an_injection_attempt_is_refused(running):
 
 def test_ninjarag_ask_prints_the_answer(running):
     settings = running[0]
-    env = {**os.environ, "NINJARAG_RUN_DIR": str(settings.run_path), "NINJARAG_GATEWAY_PORT": str(settings.gateway_port),
-           "NINJARAG_REDIS_PORT": str(settings.redis_port)}
     result = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ask", "What is the Eiffel Tower?"],
-                            capture_output=True, text=True, env=env, timeout=300)
+                            capture_output=True, text=True, env=stack_env(settings), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "passages retrieved" in result.stdout
+
+
+def test_eval_end_to_end_on_five_questions_and_resumes(running, tmp_path):
+    settings = running[0]
+    command = [str(REPO_ROOT / "bin" / "ninjarag"), "eval", "--limit", "5", "--systems", "closed-book,hybrid+guard",
+               "--out", str(tmp_path), "--max-tokens", "32"]
+    result = subprocess.run(command, capture_output=True, text=True, env=stack_env(settings), timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "asked 10, resumed 0" in result.stdout and "| hybrid+guard | 5 |" in result.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    records = results["records"]
+    assert [(r["system"], r["error_type"]) for r in records] == [("closed-book", None)] * 5 + [("hybrid+guard", None)] * 5
+    guarded = [r for r in records if r["system"] == "hybrid+guard"]
+    assert all(len(r["passage_ids"]) >= 8 and r["recall"] is not None for r in guarded)  # a few may be screened out
+    assert all(r["passage_ids"] == [] and r["recall"] is None for r in records if r["system"] == "closed-book")
+    assert all(r["first_sentence_ms"] <= r["total_ms"] for r in records)
+    assert set(results["summary"]) == {"closed-book", "hybrid+guard"}
+    for name in ("summary.md", "accuracy_by_retrieval.png", "latency.png", "recall_at_k.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    again = subprocess.run(command, capture_output=True, text=True, env=stack_env(settings), timeout=600)
+    assert "asked 0, resumed 10" in again.stdout, again.stderr
+
+
+def test_the_load_sweep_answers_under_concurrency(running):
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    from load import sweep_level  # noqa: PLC0415 - bench/ is not a package
+
+    settings = running[0]
+    questions = ["Who wrote Hamlet?", "What is the capital of Italy?", "When did Apollo 11 land?", "Who painted the Mona Lisa?"]
+    row = asyncio.run(sweep_level(settings.gateway_url, keys.demo_key(settings), questions, clients=2, seconds=1,
+                                  max_requests=4, max_tokens=16))
+    assert row["errors"] == {} and 2 <= row["answers"] <= 4 and row["answers_per_s"] > 0
+    assert row["first_sentence_ms"]["p50"] <= row["total_ms"]["p50"] <= row["total_ms"]["p99"]
 
 
 def test_a_service_stopped_mid_stream_is_one_error_event_and_the_gateway_keeps_serving(running):

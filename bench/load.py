@@ -1,0 +1,140 @@
+"""Load sweep against the running local stack's POST /v1/answer: for each concurrency level, that
+many streaming clients ask distinct NQ-open dev questions for a fixed time; prints time to first
+sentence and total latency p50/p95/p99, answers/s and errors by type, and plots them. Every answer
+is fresh (`Cache-Control: no-cache`). Bounded in time and requests per level; loopback only.
+
+    bin/ninjarag up
+    .ninjarag/venvs/cli/bin/python bench/load.py [--levels 1,4,16,64] [--seconds 60] [--max-requests 400] \
+        [--out bench/results/load.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from ninjarag import keys
+from ninjarag.eval.client import ask_gateway
+from ninjarag.settings import StackSettings
+from report import emit, percentile
+from services.common.contracts.answer import AnswerRequest
+from services.common.paths import Home
+
+
+def require_loopback(url: str) -> None:
+    host = urlparse(url).hostname or ""
+    if host != "localhost" and not (host.replace(".", "").isdigit() and ipaddress.ip_address(host).is_loopback):
+        raise SystemExit(f"refusing to load {url}: this benchmark only targets a gateway on this machine (loopback)")
+
+
+async def sweep_level(url: str, key: str, questions: list[str], clients: int, seconds: float, max_requests: int,
+                      max_tokens: int = 64) -> dict:
+    """`clients` streaming clients for `seconds` (requests in flight at the end finish), at most
+    `max_requests` started. A 503 makes that client wait out Retry-After, as a well-behaved client does."""
+    pending = iter(questions[:max_requests])
+    answers, errors = [], Counter()
+    deadline = time.monotonic() + seconds
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while time.monotonic() < deadline and (question := next(pending, None)) is not None:
+            answer = await ask_gateway(http, AnswerRequest(question=question, max_tokens=max_tokens), key)
+            if answer.error_type:
+                errors[answer.error_type] += 1
+                if answer.retry_after_s:
+                    await asyncio.sleep(answer.retry_after_s)
+            else:
+                answers.append(answer)
+
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=clients + 4)
+    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(600, connect=5), limits=limits) as http:
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+    wall = time.monotonic() - started
+    first = [a.first_sentence_ms for a in answers if a.first_sentence_ms is not None]
+    total = [a.total_ms for a in answers]
+    return {
+        "clients": clients, "seconds": round(wall, 1), "requests": len(answers) + sum(errors.values()),
+        "answers": len(answers), "answers_per_s": round(len(answers) / wall, 3),
+        "first_sentence_ms": {f"p{q}": round(percentile(first, q)) if first else None for q in (50, 95, 99)},
+        "total_ms": {f"p{q}": round(percentile(total, q)) if total else None for q in (50, 95, 99)},
+        "errors": dict(errors),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| clients | requests | answers/s | first sentence p50 / p95 / p99 ms | total p50 / p95 / p99 ms | errors |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        first, total = row["first_sentence_ms"], row["total_ms"]
+        lines.append(f"| {row['clients']} | {row['requests']} | {row['answers_per_s']} | "
+                     f"{first['p50']} / {first['p95']} / {first['p99']} | {total['p50']} / {total['p95']} / {total['p99']} | "
+                     f"{', '.join(f'{k} {v}' for k, v in row['errors'].items()) or 'none'} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - only when plotting
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    clients = [row["clients"] for row in rows]
+    fig, (latency_ax, rate_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for field, label in (("first_sentence_ms", "first sentence"), ("total_ms", "total")):
+        for q, style in (("p50", "-o"), ("p95", "--s")):
+            latency_ax.plot(clients, [(row[field][q] or 0) / 1000 for row in rows], style, label=f"{label} {q}")
+    latency_ax.set_xscale("log", base=2)
+    latency_ax.set_xlabel("concurrent clients")
+    latency_ax.set_ylabel("seconds")
+    latency_ax.legend()
+    rate_ax.plot(clients, [row["answers_per_s"] for row in rows], "-o", label="answers/s")
+    rate_ax.bar(clients, [sum(row["errors"].values()) / max(1, row["requests"]) for row in rows],
+                width=[c * 0.3 for c in clients], alpha=0.3, color="red", label="error share")
+    rate_ax.set_xscale("log", base=2)
+    rate_ax.set_xlabel("concurrent clients")
+    rate_ax.legend()
+    fig.suptitle("POST /v1/answer under load (fresh answers)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,4,16,64")
+    parser.add_argument("--seconds", type=float, default=60, help="per concurrency level")
+    parser.add_argument("--max-requests", type=int, default=400, help="per concurrency level")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--out", type=Path, help="JSON report; the plot goes beside it as .png")
+    args = parser.parse_args()
+
+    settings = StackSettings()
+    require_loopback(settings.gateway_url)
+    questions = [json.loads(line)["question"] for line in Home.from_env().nq_dev.open()]
+    random.Random(0).shuffle(questions)
+    key, _ = keys.create(settings, "bench-load", 1_000_000)  # the sweep measures the stack, not the rate limit
+    rows, used = [], 0
+    for clients in map(int, args.levels.split(",")):
+        batch = questions[used: used + args.max_requests]
+        used += args.max_requests
+        rows.append(asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
+                                            args.max_requests, args.max_tokens)))
+        print(f"{clients} clients: {rows[-1]['answers']} answers, {rows[-1]['answers_per_s']}/s", flush=True)
+    report = {"gateway": settings.gateway_url, "levels": rows, "max_tokens": args.max_tokens}
+    emit(report, table(rows), args.out)
+    if args.out:
+        plot(rows, args.out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
