@@ -34,7 +34,7 @@ from services.common.contracts.guard import (
     PassageScreenResult,
 )
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
-from services.common.errors import NinjaragError, UpstreamError
+from services.common.errors import DeadlineExceeded, NinjaragError, UpstreamError, UpstreamTimeout
 from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
@@ -59,18 +59,30 @@ class Upstreams:
 
 @dataclass
 class _Run:
-    """What one answer accumulates on its way."""
+    """What one answer accumulates on its way, and its deadline."""
 
+    deadline_s: float
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)
     released: list[SentenceEvent] = field(default_factory=list)
     dropped: int = 0
     tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
 
-    async def stage(self, name: str, call):  # noqa: ANN001, ANN201 - awaitable in, its result out
+    async def bounded(self, call, limit_s: float | None, what: str):  # noqa: ANN001, ANN201 - awaitable in, result out
+        """Awaits within the request's deadline and the stage's own limit. Each await is bounded on
+        its own, never a span that yields to the client: a timeout there would cancel the response."""
+        remaining = self.deadline_s - (time.perf_counter() - self.started)
+        try:
+            return await asyncio.wait_for(call, max(0.0, min(remaining, limit_s or remaining)))
+        except TimeoutError:
+            if limit_s is not None and limit_s < remaining:
+                raise UpstreamTimeout(f"{what} took longer than {limit_s:g} s") from None
+            raise DeadlineExceeded(f"no answer within {self.deadline_s:g} s; try again") from None
+
+    async def stage(self, name: str, call, limit_s: float | None = None):  # noqa: ANN001, ANN201
         started = time.perf_counter()
         try:
-            return await call
+            return await self.bounded(call, limit_s, name)
         finally:
             elapsed = time.perf_counter() - started
             self.timings[name] = round(self.timings.get(name, 0.0) + elapsed * 1000, 2)
@@ -110,18 +122,13 @@ class AnswerPipeline:
 
     async def run(self, request: AnswerRequest, read_cache: bool = True) -> AsyncIterator[AnswerEvent]:
         """`read_cache=False` (the client sent `Cache-Control: no-cache`) answers afresh and stores it."""
-        run = _Run()
+        run = _Run(deadline_s=self.settings.request_deadline_s)
         outcome = "error"
         try:
-            async with asyncio.timeout(self.settings.request_deadline_s):
-                async for event in self._answer(request, run, read_cache):
-                    if isinstance(event, DoneEvent):
-                        outcome = event.verdict
-                    yield event
-        except TimeoutError:
-            outcome = "deadline_exceeded"
-            yield ErrorEvent(type="deadline_exceeded",
-                             message=f"no answer within {self.settings.request_deadline_s:.0f} s; try again")
+            async for event in self._answer(request, run, read_cache):
+                if isinstance(event, DoneEvent):
+                    outcome = event.verdict
+                yield event
         except NinjaragError as exc:
             outcome = exc.type
             yield ErrorEvent(type=exc.type, message=exc.detail)
@@ -171,23 +178,25 @@ class AnswerPipeline:
         verdict = self.verdicts.get(question)
         if verdict is None:
             verdict = await run.stage("input_guard", self.up.guard.post_json(
-                "/v1/guard/input", InputGuardRequest(question=question), InputVerdict, idempotent=True))
+                "/v1/guard/input", InputGuardRequest(question=question), InputVerdict, idempotent=True),
+                self.settings.guard_timeout_s)
             self.verdicts.put(question, verdict)
         return verdict
 
     async def _retrieve(self, question: str, top_k: int, retrieval: str, run: _Run) -> list[Passage]:
         if retrieval == "none":  # closed book: the generator answers from the model's own knowledge
             return []
-        result: SearchResult = await run.stage("retrieve", asyncio.wait_for(self.up.retriever.post_json(
+        result: SearchResult = await run.stage("retrieve", self.up.retriever.post_json(
             "/v1/search", SearchRequest(query=question, k=top_k, mode=retrieval), SearchResult, idempotent=True),
-            self.settings.search_timeout_s))
+            self.settings.search_timeout_s)
         return result.passages
 
     async def _screen(self, passages: list[Passage], run: _Run) -> list[Passage]:
         if not passages:
             return []
         screened: PassageScreenResult = await run.stage("screen", self.up.guard.post_json(
-            "/v1/guard/passages", PassageScreenRequest(passages=passages), PassageScreenResult, idempotent=True))
+            "/v1/guard/passages", PassageScreenRequest(passages=passages), PassageScreenResult, idempotent=True),
+            self.settings.guard_timeout_s)
         flagged = {item.id for item in screened.flagged}
         if flagged:
             log.warning("dropped %d passages that carry instructions: %s", len(flagged), sorted(flagged))
@@ -201,15 +210,20 @@ class AnswerPipeline:
         guard_before = run.timings.get("output_guard", 0.0)
         done: GenerateDone | None = None
         stream = self.up.generator.stream_events("/v1/generate", body)
+        limit_s = self.settings.generate_timeout_s
         try:
-            async with asyncio.timeout(self.settings.generate_timeout_s):
-                async for name, data in stream:
-                    if name == "token":
-                        for sentence in splitter.feed(TokenEvent.model_validate(data).text):
-                            if event := await self._release(request, passages, sentence, run):
-                                yield event
-                    elif name == "done":
-                        done = GenerateDone.model_validate(data)
+            while True:
+                left_s = limit_s - (time.perf_counter() - generation_started)
+                try:
+                    name, data = await run.bounded(anext(stream), max(0.0, left_s), "generator")
+                except StopAsyncIteration:
+                    break
+                if name == "token":
+                    for sentence in splitter.feed(TokenEvent.model_validate(data).text):
+                        if event := await self._release(request, passages, sentence, run):
+                            yield event
+                elif name == "done":
+                    done = GenerateDone.model_validate(data)
         finally:
             await stream.aclose()
         if done is None:
@@ -228,9 +242,9 @@ class AnswerPipeline:
         """The sentence as the user will see it, or None when the guard holds it back."""
         if not request.guard:
             return self._released(run, sentence, [n for n in citations_in(sentence) if 1 <= n <= len(passages)])
-        verdict: OutputVerdict = await run.stage("output_guard", asyncio.wait_for(self.up.guard.post_json(
+        verdict: OutputVerdict = await run.stage("output_guard", self.up.guard.post_json(
             "/v1/guard/output", OutputGuardRequest(question=request.question, sentences=[sentence], passages=passages),
-            OutputVerdict, idempotent=True), self.settings.guard_timeout_s))
+            OutputVerdict, idempotent=True), self.settings.guard_timeout_s)
         checked = verdict.sentences[0]
         GUARD_ACTIONS.labels(checked.action).inc()
         if checked.action == "drop":

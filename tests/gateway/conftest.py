@@ -48,6 +48,8 @@ class Script:
     question_allowed: bool = True
     flagged_passages: list[str] = field(default_factory=list)
     generator_fails_mid_stream: bool = False
+    generator_stalls_mid_stream: bool = False
+    retriever_delay_s: float = 0.0
     retriever_status: int = 200
     calls: dict[str, int] = field(default_factory=dict)
     last_body: dict[str, dict] = field(default_factory=dict)
@@ -65,8 +67,9 @@ class Script:
             if self.retriever_status != 200:
                 return httpx.Response(self.retriever_status, json={"type": "index_unavailable", "title": "t",
                                                                    "status": self.retriever_status, "detail": "no index"})
-            return httpx.Response(200, json={"passages": PASSAGES[: body["k"]], "index_version": "idx-1",
-                                             "timings_ms": {"total": 1.0}})
+            response = httpx.Response(200, json={"passages": PASSAGES[: body["k"]], "index_version": "idx-1",
+                                                 "timings_ms": {"total": 1.0}})
+            return _later(response, self.retriever_delay_s) if self.retriever_delay_s else response
         if path == "/v1/guard/input":
             allowed = self.question_allowed
             return httpx.Response(200, json={"allowed": allowed, "reason": "allowed" if allowed else "toxic",
@@ -88,6 +91,9 @@ class Script:
             if self.generator_fails_mid_stream:
                 return httpx.Response(200, headers={"content-type": "text/event-stream"},
                                       stream=_Broken(sse(events[:2])))
+            if self.generator_stalls_mid_stream:
+                return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                      stream=_Stalled(sse(events[:2])))
             return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
         return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
 
@@ -104,12 +110,32 @@ class _Broken(httpx.AsyncByteStream):
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
 
+class _Stalled(httpx.AsyncByteStream):
+    """A stream that stops sending, as if the generator hung mid-answer."""
+
+    def __init__(self, head: bytes) -> None:
+        self.head = head
+
+    async def __aiter__(self):  # noqa: ANN204
+        yield self.head
+        await asyncio.sleep(30)
+
+
+async def _later(response: httpx.Response, delay_s: float) -> httpx.Response:
+    await asyncio.sleep(delay_s)
+    return response
+
+
 @pytest.fixture
 def script() -> Script:
     return Script()
 
 
 def make_client(script: Script, redis_url: str, **overrides) -> TestClient:
+    """A gateway over the scripted upstreams, on an empty Redis (no answers cached by earlier tests)."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
     transport = httpx.MockTransport(script.handle)
     settings = GatewaySettings(redis_url=redis_url, **overrides)
     upstreams = Upstreams(*(ServiceClient("gateway", name, f"http://{name}", timeout_s=5, attempts=2, transport=transport)
@@ -119,9 +145,6 @@ def make_client(script: Script, redis_url: str, **overrides) -> TestClient:
 
 @pytest.fixture
 def gateway(script, redis_url):
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
     with make_client(script, redis_url) as client:
         yield client
 

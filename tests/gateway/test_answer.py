@@ -174,6 +174,28 @@ def test_a_generator_dying_mid_stream_ends_in_one_error_event_and_the_next_reque
     assert kinds(stream(gateway, api_key))[-1] == "done"
 
 
+def test_a_slow_retriever_is_an_upstream_timeout_and_the_next_request_works(script, redis_url):
+    script.retriever_delay_s = 1.0
+    with make_client(script, redis_url, search_timeout_s=0.2) as client:
+        key, _ = client.portal.call(client.app.state.gatekeeper.keys.create, "tests", 1000)
+        events = stream(client, key)
+        assert kinds(events) == ["error"] and events[0][1]["type"] == "upstream_timeout"
+        assert "retrieve took longer than 0.2 s" in events[0][1]["message"]
+        script.retriever_delay_s = 0.0
+        assert kinds(stream(client, key))[-1] == "done"
+
+
+def test_a_generator_hanging_mid_stream_ends_at_the_request_deadline(script, redis_url):
+    script.generator_stalls_mid_stream = True
+    with make_client(script, redis_url, request_deadline_s=1.0) as client:
+        key, _ = client.portal.call(client.app.state.gatekeeper.keys.create, "tests", 1000)
+        events = stream(client, key)
+        assert kinds(events)[0] == "sources" and kinds(events)[-1] == "error" and "done" not in kinds(events)
+        assert events[-1][1] == {"event": "error", "type": "deadline_exceeded", "message": "no answer within 1 s; try again"}
+        script.generator_stalls_mid_stream = False
+        assert kinds(stream(client, key))[-1] == "done"
+
+
 def test_a_failing_retriever_is_retried_then_reported(gateway, api_key, script):
     script.retriever_status = 503
     events = stream(gateway, api_key)
