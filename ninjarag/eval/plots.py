@@ -25,9 +25,13 @@ def _accuracy_by_retrieval(summary: dict[str, dict], path: Path) -> Path:
     width = 0.27
     series = [("all questions", "accuracy"), ("answer in top 10", "accuracy_when_retrievable"),
               ("answer not in top 10", "accuracy_when_not_retrievable")]
+    highest = 0.0
     for offset, (label, field) in enumerate(series):
         values = [100 * (summary[n][field] or 0.0) for n in names]
-        ax.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=label)
+        bars = ax.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=label)
+        ax.bar_label(bars, fmt="%.0f", fontsize="x-small")
+        highest = max(highest, *values)
+    ax.set_ylim(0, max(10.0, highest * 1.2))
     ax.set_xticks(range(len(names)), names, rotation=15)
     ax.set_ylabel("answer accuracy (%)")
     ax.set_title("Accuracy by whether retrieval found the answer")
@@ -37,11 +41,14 @@ def _accuracy_by_retrieval(summary: dict[str, dict], path: Path) -> Path:
 
 def _latency_histogram(records: list[Record], path: Path) -> Path:
     fig, (first_ax, total_ax) = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    for name in dict.fromkeys(r.system for r in records):
-        rows = [r for r in records if r.system == name and r.error_type is None]
+    answered = [r for r in records if r.error_type is None]
+    longest = max((r.total_ms / 1000 for r in answered), default=1.0)
+    bins = [longest * i / 40 for i in range(41)]  # the same bins for every system, so the curves compare
+    for name in dict.fromkeys(r.system for r in answered):
+        rows = [r for r in answered if r.system == name]
         first = [r.first_sentence_ms / 1000 for r in rows if r.first_sentence_ms is not None]
-        first_ax.hist(first, bins=30, alpha=0.5, label=name)
-        total_ax.hist([r.total_ms / 1000 for r in rows], bins=30, alpha=0.5, label=name)
+        first_ax.hist(first, bins=bins, histtype="step", linewidth=1.5, label=name)
+        total_ax.hist([r.total_ms / 1000 for r in rows], bins=bins, histtype="step", linewidth=1.5, label=name)
     first_ax.set_xlabel("time to first sentence (s)")
     total_ax.set_xlabel("total answer time (s)")
     first_ax.set_ylabel("answers")
