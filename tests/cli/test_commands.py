@@ -35,6 +35,17 @@ def test_ask_without_a_gateway_says_to_start_the_stack(monkeypatch):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_eval_without_a_gateway_says_to_start_the_stack(monkeypatch, tmp_path):
+    monkeypatch.setenv("NINJARAG_GATEWAY_PORT", str(free_port()))
+    monkeypatch.setenv("NINJARAG_API_KEY", "nr-test")
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Who wrote Hamlet?", "answers": ["Shakespeare"]}\n')
+    result = runner.invoke(app, ["eval", "--questions", str(questions), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "no gateway answers at" in result.stderr and "ninjarag up" in result.stderr
+    result = runner.invoke(app, ["eval", "--questions", str(questions), "--systems", "bm25,gpt5"])
+    assert result.exit_code == 2 and "no system gpt5; systems: closed-book" in result.stderr
+
+
 def test_ask_rejects_an_empty_question(monkeypatch):
     result = runner.invoke(app, ["ask", "   "])
     assert result.exit_code == 2
