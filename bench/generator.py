@@ -243,6 +243,11 @@ def measure(requests: list[dict], threads: int) -> dict:
                 for level in CONCURRENCY[1:]:
                     report["service"][level] = await load_run(service_send, slices[level], level)
                 report["engine"][16] = await load_run(engine_send, slices[16], 16)
+                # Short (closed-book) prompts: decode dominates, so this is what batching alone gives.
+                short = [{"question": r["question"], "passages": [], "max_tokens": OUTPUT_TOKENS, "temperature": 0.0}
+                         for r in requests[-48:]]
+                report["short_prompts"] = {1: await load_run(service_send, short[:8], 1),
+                                           16: await load_run(service_send, short[8:], 16)}
                 prompt_tokens = [len(token_ids[r["question"]]) for r in slices[1]]
                 report["prompt_tokens_mean"] = round(statistics.fmean(prompt_tokens))
                 # Prefill alone, at the rate one request gets it (compute-bound already), caps what any batching can do.
@@ -271,6 +276,9 @@ def table(report: dict) -> str:
     lines.append(f"\nprefill-bound ceiling: {bound['prefill_tokens_per_s']} prompt tok/s -> at most "
                  f"{bound['max_output_tokens_per_s']} output tok/s with {report['prompt_tokens_mean']}-token prompts "
                  f"({bound['max_speedup_vs_single']}x the single-request rate)")
+    short = report["short_prompts"]
+    lines.append(f"closed-book prompts (decode-bound): {short['1']['output_tokens_per_s']} tok/s at 1, "
+                 f"{short['16']['output_tokens_per_s']} at 16 ({short['batching_speedup_at_16']}x)")
     paired = report["paired_single"]
     lines.append(f"\nservice overhead, one request at a time, paired by prompt ({paired['requests']} prompts): "
                  f"p50 {paired['overhead_p50_pct']}% (mean {paired['overhead_mean_pct']}%, per output token "
@@ -306,6 +314,9 @@ def main() -> None:
         for c, run in report["engine"].items()}
     report["batching_speedup_at_16"] = round(report["service"]["16"]["output_tokens_per_s"]
                                              / report["service"]["1"]["output_tokens_per_s"], 1)
+    short = report.pop("short_prompts")
+    report["short_prompts"] = {"1": short[1], "16": short[16], "batching_speedup_at_16": round(
+        short[16]["output_tokens_per_s"] / short[1]["output_tokens_per_s"], 1)}
     emit(report, table(report), args.out)
 
 
