@@ -27,10 +27,11 @@ def _accuracy_by_retrieval(summary: dict[str, dict], path: Path) -> Path:
               ("answer not in top 10", "accuracy_when_not_retrievable")]
     highest = 0.0
     for offset, (label, field) in enumerate(series):
-        values = [100 * (summary[n][field] or 0.0) for n in names]
-        bars = ax.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=label)
-        ax.bar_label(bars, fmt="%.0f", fontsize="x-small")
-        highest = max(highest, *values)
+        # No bar where the split does not apply (closed book retrieves nothing).
+        shown = [(i, 100 * summary[n][field]) for i, n in enumerate(names) if summary[n][field] is not None]
+        bars = ax.bar([i + (offset - 1) * width for i, _ in shown], [v for _, v in shown], width, label=label)
+        ax.bar_label(bars, fmt="%.1f", fontsize="x-small")
+        highest = max([highest, *(v for _, v in shown)])
     ax.set_ylim(0, max(10.0, highest * 1.2))
     ax.set_xticks(range(len(names)), names, rotation=15)
     ax.set_ylabel("answer accuracy (%)")
