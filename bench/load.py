@@ -4,7 +4,7 @@ sentence and total latency p50/p95/p99, answers/s and errors by type, and plots 
 is fresh (`Cache-Control: no-cache`). Bounded in time and requests per level; loopback only.
 
     bin/ninjarag up
-    .ninjarag/venvs/cli/bin/python bench/load.py [--levels 1,4,16,64] [--seconds 60] [--max-requests 400] \
+    .ninjarag/venvs/cli/bin/python bench/load.py [--levels 1,4,16,64] [--seconds 60] [--max-requests 5000] \
         [--out bench/results/load.json]
 """
 
@@ -39,20 +39,27 @@ def require_loopback(url: str) -> None:
 async def sweep_level(url: str, key: str, questions: list[str], clients: int, seconds: float, max_requests: int,
                       max_tokens: int = 64) -> dict:
     """`clients` streaming clients for `seconds` (requests in flight at the end finish), at most
-    `max_requests` started. A 503 makes that client wait out Retry-After, as a well-behaved client does."""
-    pending = iter(questions[:max_requests])
+    `max_requests` sent. A client told 429/503 waits out Retry-After and asks the same question
+    again, as a well-behaved client does."""
+    pending = iter(questions)
     answers, errors = [], Counter()
     deadline = time.monotonic() + seconds
+    sent = 0
 
     async def client(http: httpx.AsyncClient) -> None:
-        while time.monotonic() < deadline and (question := next(pending, None)) is not None:
+        nonlocal sent
+        question = next(pending, None)
+        while question is not None and time.monotonic() < deadline and sent < max_requests:
+            sent += 1
             answer = await ask_gateway(http, AnswerRequest(question=question, max_tokens=max_tokens), key)
             if answer.error_type:
                 errors[answer.error_type] += 1
                 if answer.retry_after_s:
                     await asyncio.sleep(answer.retry_after_s)
+                    continue
             else:
                 answers.append(answer)
+            question = next(pending, None)
 
     started = time.monotonic()
     limits = httpx.Limits(max_connections=clients + 4)
@@ -62,7 +69,7 @@ async def sweep_level(url: str, key: str, questions: list[str], clients: int, se
     first = [a.first_sentence_ms for a in answers if a.first_sentence_ms is not None]
     total = [a.total_ms for a in answers]
     return {
-        "clients": clients, "seconds": round(wall, 1), "requests": len(answers) + sum(errors.values()),
+        "clients": clients, "seconds": round(wall, 1), "requests": sent,
         "answers": len(answers), "answers_per_s": round(len(answers) / wall, 3),
         "first_sentence_ms": {f"p{q}": round(percentile(first, q)) if first else None for q in (50, 95, 99)},
         "total_ms": {f"p{q}": round(percentile(total, q)) if total else None for q in (50, 95, 99)},
@@ -113,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--seconds", type=float, default=60, help="per concurrency level")
-    parser.add_argument("--max-requests", type=int, default=400, help="per concurrency level")
+    parser.add_argument("--max-requests", type=int, default=5000, help="sent per level, refused ones included")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--out", type=Path, help="JSON report; the plot goes beside it as .png")
     args = parser.parse_args()
@@ -123,10 +130,11 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in Home.from_env().nq_dev.open()]
     random.Random(0).shuffle(questions)
     key, _ = keys.create(settings, "bench-load", 1_000_000)  # the sweep measures the stack, not the rate limit
-    rows, used = [], 0
-    for clients in map(int, args.levels.split(",")):
-        batch = questions[used: used + args.max_requests]
-        used += args.max_requests
+    levels = [int(level) for level in args.levels.split(",")]
+    share = len(questions) // len(levels)  # distinct questions per level: no prefix-cache help from an earlier one
+    rows = []
+    for number, clients in enumerate(levels):
+        batch = questions[number * share:(number + 1) * share]
         rows.append(asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
                                             args.max_requests, args.max_tokens)))
         print(f"{clients} clients: {rows[-1]['answers']} answers, {rows[-1]['answers_per_s']}/s", flush=True)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
-from httpx_sse import aconnect_sse
+from httpx_sse import EventSource
 
 from services.common.contracts.answer import AnswerRequest
 
@@ -36,21 +36,21 @@ async def ask_gateway(client: httpx.AsyncClient, request: AnswerRequest, api_key
                       fresh: bool = True) -> GatewayAnswer:
     """Never raises for what the service answers: HTTP errors and error events land in `error_type`.
     `fresh` sends `Cache-Control: no-cache` so every question is really answered."""
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    # Not httpx_sse.aconnect_sse: it overwrites Cache-Control with its own `no-store`.
+    headers = {"Accept": "text/event-stream"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {})
     if fresh:
         headers["Cache-Control"] = "no-cache"
     answer = GatewayAnswer()
     started = time.perf_counter()
     try:
-        async with aconnect_sse(client, "POST", "/v1/answer", json=request.model_dump(mode="json"),
-                                headers=headers) as source:
-            if source.response.is_error:
-                await source.response.aread()
-                answer.error_type, answer.error = _problem(source.response)
-                if retry_after := source.response.headers.get("retry-after"):
+        async with client.stream("POST", "/v1/answer", json=request.model_dump(mode="json"), headers=headers) as response:
+            if response.is_error:
+                await response.aread()
+                answer.error_type, answer.error = _problem(response)
+                if retry_after := response.headers.get("retry-after"):
                     answer.retry_after_s = float(retry_after)
             else:
-                async for sse in source.aiter_sse():
+                async for sse in EventSource(response).aiter_sse():
                     _apply(answer, sse.event, json.loads(sse.data) if sse.data else {}, started)
                 if answer.verdict is None and answer.error_type is None:
                     answer.error_type, answer.error = "incomplete_stream", "the stream ended without done or error"

@@ -36,6 +36,7 @@ class Record(BaseModel):
     retrievable: bool | None  # an accepted answer in the top 10 passages
     citation_precision: float | None  # None when there is nothing to cite from, or a refusal
     citation_recall: float | None
+    cache_hit: bool = False  # replayed from the gateway's answer cache: not a fresh answer
     first_sentence_ms: float | None
     total_ms: float
     server_timings_ms: dict[str, float]
@@ -63,7 +64,7 @@ def score(system: System, question: EvalQuestion, answer: GatewayAnswer, citatio
         answer_rank=rank, recall=recall, retrievable=None if recall is None else bool(recall[10]),
         citation_precision=citations.precision if citations else None,
         citation_recall=citations.recall if citations else None,
-        first_sentence_ms=answer.first_sentence_ms, total_ms=answer.total_ms,
+        cache_hit=answer.cache_hit, first_sentence_ms=answer.first_sentence_ms, total_ms=answer.total_ms,
         server_timings_ms=answer.server_timings_ms, error_type=answer.error_type, error=answer.error,
     )
 

@@ -33,6 +33,7 @@ def _system_summary(rows: list[Record]) -> dict:
         "questions": len(rows),
         "answered": len(answered),
         "errors": dict(Counter(r.error_type for r in rows if r.error_type)),
+        "cache_hits": sum(r.cache_hit for r in answered),
         "accuracy": _mean([r.accuracy for r in answered]),
         "exact_match": _mean([r.exact_match for r in answered]),
         "f1": _mean([r.f1 for r in answered]),
