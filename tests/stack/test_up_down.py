@@ -120,6 +120,12 @@ def test_eval_end_to_end_on_five_questions_and_resumes(running, tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
     again = subprocess.run(command, capture_output=True, text=True, env=stack_env(settings), timeout=600)
     assert "asked 0, resumed 10" in again.stdout, again.stderr
+    # Asked again from scratch, the answers are fresh: never replayed from the gateway's answer cache.
+    fresh = command[:3] + ["2", "--systems", "hybrid+guard", "--out", str(tmp_path), "--max-tokens", "32", "--restart"]
+    result = subprocess.run(fresh, capture_output=True, text=True, env=stack_env(settings), timeout=600)
+    assert "asked 2, resumed 0" in result.stdout, result.stderr
+    records = json.loads((tmp_path / "results.json").read_text())["records"]
+    assert [r["cache_hit"] for r in records] == [False, False] and all("generate" in r["server_timings_ms"] for r in records)
 
 
 def test_the_load_sweep_answers_under_concurrency(running):
