@@ -248,14 +248,7 @@ def measure(requests: list[dict], threads: int) -> dict:
                          for r in requests[-48:]]
                 report["short_prompts"] = {1: await load_run(service_send, short[:8], 1),
                                            16: await load_run(service_send, short[8:], 16)}
-                prompt_tokens = [len(token_ids[r["question"]]) for r in slices[1]]
-                report["prompt_tokens_mean"] = round(statistics.fmean(prompt_tokens))
-                # Prefill alone, at the rate one request gets it (compute-bound already), caps what any batching can do.
-                prefill_tokens_per_s = report["prompt_tokens_mean"] / (engine_single["ttft_p50_ms"] / 1000)
-                ceiling = OUTPUT_TOKENS * prefill_tokens_per_s / report["prompt_tokens_mean"]
-                report["prefill_bound"] = {"prefill_tokens_per_s": round(prefill_tokens_per_s),
-                                           "max_output_tokens_per_s": round(ceiling, 1),
-                                           "max_speedup_vs_single": round(ceiling / service_single["output_tokens_per_s"], 1)}
+                report["prompt_tokens_mean"] = round(statistics.fmean(len(token_ids[r["question"]]) for r in slices[1]))
                 return report
         finally:
             engine.shutdown()
@@ -272,10 +265,6 @@ def table(report: dict) -> str:
     for c, run in report["service"].items():
         lines.append(f"| {c} | {run['output_tokens_per_s']} | {run['output_tokens_per_s'] / single:.1f}x | "
                      f"{run['ttft_p50_ms']} | {run['ttft_p95_ms']} | {run['latency_p50_ms']} |")
-    bound = report["prefill_bound"]
-    lines.append(f"\nprefill-bound ceiling: {bound['prefill_tokens_per_s']} prompt tok/s -> at most "
-                 f"{bound['max_output_tokens_per_s']} output tok/s with {report['prompt_tokens_mean']}-token prompts "
-                 f"({bound['max_speedup_vs_single']}x the single-request rate)")
     short = report["short_prompts"]
     lines.append(f"closed-book prompts (decode-bound): {short['1']['output_tokens_per_s']} tok/s at 1, "
                  f"{short['16']['output_tokens_per_s']} at 16 ({short['batching_speedup_at_16']}x)")
