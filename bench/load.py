@@ -32,7 +32,11 @@ from services.common.paths import Home
 
 def require_loopback(url: str) -> None:
     host = urlparse(url).hostname or ""
-    if host != "localhost" and not (host.replace(".", "").isdigit() and ipaddress.ip_address(host).is_loopback):
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        loopback = host == "localhost"
+    if not loopback:
         raise SystemExit(f"refusing to load {url}: this benchmark only targets a gateway on this machine (loopback)")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from services.common.answer_match import contains_answer
+from ninjarag.eval.metrics import answer_rank
 from report import emit, percentile
 from services.common.paths import REPO_ROOT, Home
 
@@ -126,8 +126,9 @@ def recall_figures(index, records: list[dict]) -> dict:
         hits = {1: 0, 5: 0, 10: 0}
         for record in records:
             passages = index.search_many([record["question"]], 10, mode)[0]
+            rank = answer_rank([f"{p.title} {p.text}" for p in passages], record["answers"])
             for k in hits:
-                hits[k] += any(contains_answer(p.title + " " + p.text, record["answers"]) for p in passages[:k])
+                hits[k] += 0 < rank <= k
         results[mode] = {f"recall@{k}": round(hits[k] / len(records), 3) for k in hits}
     return results
 

@@ -6,7 +6,7 @@ articles removed, whitespace collapsed):
 - exact match: the normalised answer equals a normalised accepted answer;
 - token F1: the best SQuAD-style token F1 over the accepted answers;
 - recall@k: an accepted answer occurs in one of the top-k passages.
-A refusal scores 0 on all three answer metrics.
+A refusal scores 0 on all three answer metrics: `records.score` scores it as an empty answer.
 """
 
 from __future__ import annotations

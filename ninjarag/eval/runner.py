@@ -82,15 +82,8 @@ async def _run(config: EvalConfig) -> EvalOutcome:
 
         await asyncio.gather(*(one(q, s) for q, s in todo))
         progress.close()
-    wanted = {(s.name, q.id) for q in questions for s in systems}
-    records = [latest[key] for key in sorted(wanted, key=_order(questions, systems))]
-    return _write_outputs(config, records, asked=len(todo), resumed=len(wanted) - len(todo))
-
-
-def _order(questions: list[EvalQuestion], systems: list[System]):  # noqa: ANN202 - a sort key
-    q_rank = {q.id: i for i, q in enumerate(questions)}
-    s_rank = {s.name: i for i, s in enumerate(systems)}
-    return lambda key: (s_rank[key[0]], q_rank[key[1]])
+    records = [latest[(s.name, q.id)] for s in systems for q in questions]
+    return _write_outputs(config, records, asked=len(todo), resumed=len(records) - len(todo))
 
 
 async def _check_reachable(client: httpx.AsyncClient, name: str, hint: str) -> None:

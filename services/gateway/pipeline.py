@@ -73,7 +73,8 @@ class _Run:
         its own, never a span that yields to the client: a timeout there would cancel the response."""
         remaining = self.deadline_s - (time.perf_counter() - self.started)
         try:
-            return await asyncio.wait_for(call, max(0.0, min(remaining, limit_s or remaining)))
+            budget = remaining if limit_s is None else min(limit_s, remaining)
+            return await asyncio.wait_for(call, max(0.0, budget))
         except TimeoutError:
             if limit_s is not None and limit_s < remaining:
                 raise UpstreamTimeout(f"{what} took longer than {limit_s:g} s") from None

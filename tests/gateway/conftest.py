@@ -88,37 +88,28 @@ class Script:
                 "safe": True, "action": "keep" if supported else "drop", "reasons": []}]})
         if path == "/v1/generate":
             events = generation(self.answer)
-            if self.generator_fails_mid_stream:
+            if self.generator_fails_mid_stream or self.generator_stalls_mid_stream:
                 return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                      stream=_Broken(sse(events[:2])))
-            if self.generator_stalls_mid_stream:
-                return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                      stream=_Stalled(sse(events[:2])))
+                                      stream=_CutShort(sse(events[:2]), hang=self.generator_stalls_mid_stream))
             return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
         return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
 
 
-class _Broken(httpx.AsyncByteStream):
-    """A stream that breaks off as if the generator died mid-answer."""
+class _CutShort(httpx.AsyncByteStream):
+    """A stream that sends its first events, then, as a generator failing mid-answer would, breaks
+    off (the peer closed the connection) or, with `hang`, stops sending."""
 
-    def __init__(self, head: bytes) -> None:
+    def __init__(self, head: bytes, hang: bool) -> None:
         self.head = head
+        self.hang = hang
 
     async def __aiter__(self):  # noqa: ANN204
         yield self.head
+        if self.hang:
+            await asyncio.sleep(30)
+            return
         await asyncio.sleep(0)
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
-
-
-class _Stalled(httpx.AsyncByteStream):
-    """A stream that stops sending, as if the generator hung mid-answer."""
-
-    def __init__(self, head: bytes) -> None:
-        self.head = head
-
-    async def __aiter__(self):  # noqa: ANN204
-        yield self.head
-        await asyncio.sleep(30)
 
 
 async def _later(response: httpx.Response, delay_s: float) -> httpx.Response:

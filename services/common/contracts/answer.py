@@ -60,7 +60,6 @@ class DoneEvent(Contract):
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool
-    dropped: int = Field(default=0, ge=0)
     dropped: int = Field(default=0, ge=0, description="Sentences the guard held back.")
 
 
@@ -88,4 +87,4 @@ class AnswerResponse(Contract):
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool
-    dropped: int = Field(default=0, ge=0)
+    dropped: int = Field(default=0, ge=0, description="Sentences the guard held back.")
