@@ -131,7 +131,8 @@ class Measured(NamedTuple):
 
 def summary(measured: list[Measured], wall_s: float) -> dict:
     ttfts, totals = [m.ttft_s for m in measured], [m.total_s for m in measured]
-    return {"requests": len(measured), "output_tokens_per_s": round(sum(m.tokens for m in measured) / wall_s, 1),
+    return {"requests": len(measured), "output_tokens": sum(m.tokens for m in measured), "wall_s": round(wall_s, 2),
+            "output_tokens_per_s": round(sum(m.tokens for m in measured) / wall_s, 1),
             "ttft_p50_ms": round(percentile(ttfts, 50) * 1000), "ttft_p95_ms": round(percentile(ttfts, 95) * 1000),
             "latency_p50_ms": round(percentile(totals, 50) * 1000), "latency_p95_ms": round(percentile(totals, 95) * 1000)}
 
@@ -167,6 +168,22 @@ async def paired_single(service_send, engine_send, requests: list[dict]) -> tupl
     return (summary(service, sum(m.total_s for m in service)), summary(engine, sum(m.total_s for m in engine)), paired)
 
 
+async def prefill_ceiling(prefill_send, slices: dict[int, list[dict]], token_ids: dict[str, list[int]],  # noqa: ANN001
+                          rag_16: dict) -> dict:
+    """Prompt tokens/s of prefill alone (one output token each) at 1 and 16 concurrent, on prompts
+    the in-process engine has not seen (its prefix cache is cold for them: those slices went only
+    to the service). At 16 concurrent the engine must prefill every prompt, so no scheduler can
+    give more output tokens/s than that prefill rate x the output tokens per prompt token of the
+    16-concurrent RAG run (`rag_16`, over `slices[16]`)."""
+    rates = {}
+    for level, requests in ((1, slices[4][:8]), (16, slices[32][:32])):
+        run = await load_run(prefill_send, requests, level)
+        rates[level] = sum(len(token_ids[r["question"]]) for r in requests) / run["wall_s"]
+    prompt_tokens_16 = sum(len(token_ids[r["question"]]) for r in slices[16])
+    return {"prompt_tokens_per_s_at_1": round(rates[1]), "prompt_tokens_per_s_at_16": round(rates[16]),
+            "output_tokens_per_s_ceiling_at_16": round(rates[16] * rag_16["output_tokens"] / prompt_tokens_16, 1)}
+
+
 def service_sender(http: httpx.AsyncClient):  # noqa: ANN201
     async def send(request: dict) -> Measured:
         started, first, generated = time.perf_counter(), None, 0
@@ -183,7 +200,7 @@ def service_sender(http: httpx.AsyncClient):  # noqa: ANN201
     return send
 
 
-def engine_sender(engine, token_ids: dict[str, list[int]]):  # noqa: ANN001, ANN201 - a vLLM AsyncLLM
+def engine_sender(engine, token_ids: dict[str, list[int]], max_tokens: int = OUTPUT_TOKENS):  # noqa: ANN001, ANN201 - a vLLM AsyncLLM
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
@@ -192,10 +209,10 @@ def engine_sender(engine, token_ids: dict[str, list[int]]):  # noqa: ANN001, ANN
     async def send(request: dict) -> Measured:
         nonlocal counter
         counter += 1
-        params = SamplingParams(max_tokens=OUTPUT_TOKENS, temperature=0.0, seed=None, output_kind=RequestOutputKind.DELTA)
+        params = SamplingParams(max_tokens=max_tokens, temperature=0.0, seed=None, output_kind=RequestOutputKind.DELTA)
         started, first, generated = time.perf_counter(), None, 0
         async for output in engine.generate({"prompt_token_ids": token_ids[request["question"]]}, params,
-                                            f"bench-{counter}"):
+                                            f"bench-{max_tokens}-{counter}"):
             generated += len(output.outputs[0].token_ids)
             if first is None and output.outputs[0].text:
                 first = time.perf_counter()
@@ -243,6 +260,8 @@ def measure(requests: list[dict], threads: int) -> dict:
                 for level in CONCURRENCY[1:]:
                     report["service"][level] = await load_run(service_send, slices[level], level)
                 report["engine"][16] = await load_run(engine_send, slices[16], 16)
+                report["prefill"] = await prefill_ceiling(engine_sender(engine, token_ids, max_tokens=1), slices, token_ids,
+                                                          report["service"][16])
                 # Short (closed-book) prompts: decode dominates, so this is what batching alone gives.
                 short = [{"question": r["question"], "passages": [], "max_tokens": OUTPUT_TOKENS, "temperature": 0.0}
                          for r in requests[-48:]]
@@ -265,6 +284,11 @@ def table(report: dict) -> str:
     for c, run in report["service"].items():
         lines.append(f"| {c} | {run['output_tokens_per_s']} | {run['output_tokens_per_s'] / single:.1f}x | "
                      f"{run['ttft_p50_ms']} | {run['ttft_p95_ms']} | {run['latency_p50_ms']} |")
+    prefill = report["prefill"]
+    lines.append(f"prefill alone: {prefill['prompt_tokens_per_s_at_1']} prompt tok/s at 1, "
+                 f"{prefill['prompt_tokens_per_s_at_16']} at 16; so at 16 no schedule exceeds "
+                 f"{prefill['output_tokens_per_s_ceiling_at_16']} output tok/s "
+                 f"({prefill['batching_speedup_ceiling_at_16']}x the single request) with these prompts")
     short = report["short_prompts"]
     lines.append(f"closed-book prompts (decode-bound): {short['1']['output_tokens_per_s']} tok/s at 1, "
                  f"{short['16']['output_tokens_per_s']} at 16 ({short['batching_speedup_at_16']}x)")
@@ -303,6 +327,8 @@ def main() -> None:
         for c, run in report["engine"].items()}
     report["batching_speedup_at_16"] = round(report["service"]["16"]["output_tokens_per_s"]
                                              / report["service"]["1"]["output_tokens_per_s"], 1)
+    report["prefill"]["batching_speedup_ceiling_at_16"] = round(
+        report["prefill"]["output_tokens_per_s_ceiling_at_16"] / report["service"]["1"]["output_tokens_per_s"], 1)
     short = report.pop("short_prompts")
     report["short_prompts"] = {"1": short[1], "16": short[16], "batching_speedup_at_16": round(
         short[16]["output_tokens_per_s"] / short[1]["output_tokens_per_s"], 1)}

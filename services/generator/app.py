@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
     """vLLM's CPU knobs, and its caches kept in the project instead of ~/.cache and /tmp."""
-    return {
+    environment = {
         "VLLM_CPU_KVCACHE_SPACE": str(settings.kv_cache_gib),
         # Threads are bounded by OMP_NUM_THREADS (GENERATOR_CPU_THREADS), not pinned to cores
         # this service would then assume it owns.
@@ -40,6 +40,14 @@ def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
         "VLLM_NO_USAGE_STATS": "1",
         "HF_HUB_OFFLINE": "1",
     }
+    if settings.device == "cpu":
+        # Otherwise vLLM's CPU platform runs the model in a worker process that the engine core
+        # busy-polls over shared memory (and the worker polls back for 1 s after every step):
+        # on a few cores those spins take CPU from the model's own threads. With 0 the worker
+        # runs inside the engine-core process (AsyncLLM still keeps that apart from the server):
+        # single-request decode 1.7x faster on 2 cores, and an idle engine stops spinning.
+        environment["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    return environment
 
 
 def neuron_serving(settings: GeneratorSettings) -> NeuronServing:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -16,6 +17,11 @@ from tests.conftest import free_port
 MAX_NUM_SEQS = 4
 
 
+class GeneratorServer(NamedTuple):
+    url: str
+    pid: int
+
+
 @pytest.fixture(scope="session")
 def tokenizer(home):
     from services.generator.model_folder import load_tokenizer
@@ -24,7 +30,7 @@ def tokenizer(home):
 
 
 @pytest.fixture(scope="session")
-def generator_url(tmp_path_factory):
+def generator_server(tmp_path_factory):
     port = free_port()
     env = {
         **os.environ,
@@ -50,6 +56,11 @@ def generator_url(tmp_path_factory):
             process.kill()
             pytest.fail(f"the generator did not become ready; see {log.name}")
         time.sleep(0.5)
-    yield url
+    yield GeneratorServer(url, process.pid)
     process.terminate()
     process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def generator_url(generator_server):
+    return generator_server.url

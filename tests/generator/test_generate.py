@@ -4,6 +4,7 @@ import threading
 import time
 
 import httpx
+import psutil
 import pytest
 
 from tests.generator.conftest import MAX_NUM_SEQS
@@ -72,6 +73,21 @@ def test_client_disconnect_aborts_the_generation(generator_url):
     # Hung up after the first token: the engine drops the request, the admission slot is freed.
     assert wait_for(lambda: metric(generator_url, "ninjarag_generator_engine_unfinished_requests") == 0)
     assert wait_for(lambda: metric(generator_url, "ninjarag_generator_requests_admitted") == 0)
+
+
+def test_an_idle_engine_leaves_the_cpu_to_the_services_beside_it(generator_server):
+    """vLLM's CPU executor in a worker process busy-polls for 1 s after every step (a core taken
+    from the retriever and guard on a small machine); the service keeps the model in the engine
+    core's own process instead."""
+    httpx.post(f"{generator_server.url}/v1/generate", json={**REQUEST, "max_tokens": 4}, timeout=60).raise_for_status()
+    server = psutil.Process(generator_server.pid)
+
+    def cpu_seconds() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in [server, *server.children(recursive=True)])
+
+    before = cpu_seconds()
+    time.sleep(2)
+    assert cpu_seconds() - before < 0.3
 
 
 def test_admission_limit_answers_503_with_retry_after(generator_url):
