@@ -57,7 +57,7 @@ def neuron_serving(settings: GeneratorSettings) -> NeuronServing:
 
 def engine_kwargs(settings: GeneratorSettings) -> dict:
     if settings.device == "neuron":
-        return neuron_serving(settings).engine_kwargs()
+        return neuron_serving(settings).engine_kwargs() | {"stream_interval": settings.stream_interval}
     return {
         "model": str(settings.model_path),
         "served_model_name": [settings.model_name],
@@ -68,6 +68,7 @@ def engine_kwargs(settings: GeneratorSettings) -> dict:
         "enforce_eager": settings.enforce_eager,
         "seed": 0,
         "disable_log_stats": True,
+        "stream_interval": settings.stream_interval,
     }
 
 

@@ -30,6 +30,9 @@ class GeneratorSettings(ComputeSettings):
     max_num_seqs: int = Field(default=16, ge=1, description="Continuous batching: sequences in one step.")
     max_num_batched_tokens: int | None = Field(default=None, ge=128)
     kv_cache_gib: int = Field(default=2, ge=1, description="VLLM_CPU_KVCACHE_SPACE on the CPU.")
+    # vLLM's stream_interval: the first token goes out at once, then every N tokens in one event.
+    # The gateway waits for whole sentences anyway; fewer events is less host work per token.
+    stream_interval: int = Field(default=4, ge=1, le=64)
     enforce_eager: bool = False
     vllm_cache_dir: Path = Field(default_factory=lambda: Home.from_env().cache / "vllm")
     # Admission: requests beyond max_num_seqs + max_queued get 503 + Retry-After.

@@ -15,6 +15,7 @@ from services.common.paths import REPO_ROOT
 from tests.conftest import free_port
 
 MAX_NUM_SEQS = 4
+STREAM_INTERVAL = 4
 
 
 class GeneratorServer(NamedTuple):
@@ -38,6 +39,7 @@ def generator_server(tmp_path_factory):
         "GENERATOR_ENFORCE_EAGER": "true",  # starts in ~20 s instead of compiling for ~70 s
         "GENERATOR_MAX_NUM_SEQS": str(MAX_NUM_SEQS),
         "GENERATOR_MAX_QUEUED": "0",  # admission limit = MAX_NUM_SEQS, for the 503 test
+        "GENERATOR_STREAM_INTERVAL": str(STREAM_INTERVAL),
         "GENERATOR_CPU_THREADS": str(os.cpu_count() or 1),
         "GENERATOR_LOG_LEVEL": "WARNING",
     }

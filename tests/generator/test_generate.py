@@ -1,5 +1,6 @@
 """POST /v1/generate against the real vLLM engine with the local model."""
 
+import math
 import threading
 import time
 
@@ -7,7 +8,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.generator.conftest import MAX_NUM_SEQS
+from tests.generator.conftest import MAX_NUM_SEQS, STREAM_INTERVAL
 from tests.helpers import sse_events
 
 PASSAGES = [
@@ -37,6 +38,8 @@ def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url):
     assert done["model"] == "smollm2-135m-instruct"
     text = "".join(data["text"] for _, data in events[:-1])
     assert "Kubrick" in text
+    # The first token alone (time to first token), then up to STREAM_INTERVAL tokens per event.
+    assert 1 < len(events) - 1 <= 1 + math.ceil((usage["completion_tokens"] - 1) / STREAM_INTERVAL)
 
 
 def test_json_form_matches_the_stream_at_temperature_zero(generator_url):
