@@ -56,8 +56,12 @@ def neuron_serving(settings: GeneratorSettings) -> NeuronServing:
 
 
 def engine_kwargs(settings: GeneratorSettings) -> dict:
+    return _device_engine_kwargs(settings) | {"stream_interval": settings.stream_interval}
+
+
+def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
     if settings.device == "neuron":
-        return neuron_serving(settings).engine_kwargs() | {"stream_interval": settings.stream_interval}
+        return neuron_serving(settings).engine_kwargs()
     return {
         "model": str(settings.model_path),
         "served_model_name": [settings.model_name],
@@ -68,7 +72,6 @@ def engine_kwargs(settings: GeneratorSettings) -> dict:
         "enforce_eager": settings.enforce_eager,
         "seed": 0,
         "disable_log_stats": True,
-        "stream_interval": settings.stream_interval,
     }
 
 
