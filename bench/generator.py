@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -131,8 +132,9 @@ class Measured(NamedTuple):
 
 def summary(measured: list[Measured], wall_s: float) -> dict:
     ttfts, totals = [m.ttft_s for m in measured], [m.total_s for m in measured]
-    return {"requests": len(measured), "output_tokens": sum(m.tokens for m in measured), "wall_s": round(wall_s, 2),
-            "output_tokens_per_s": round(sum(m.tokens for m in measured) / wall_s, 1),
+    tokens = sum(m.tokens for m in measured)
+    return {"requests": len(measured), "output_tokens": tokens, "wall_s": round(wall_s, 2),
+            "output_tokens_per_s": round(tokens / wall_s, 1),
             "ttft_p50_ms": round(percentile(ttfts, 50) * 1000), "ttft_p95_ms": round(percentile(ttfts, 95) * 1000),
             "latency_p50_ms": round(percentile(totals, 50) * 1000), "latency_p95_ms": round(percentile(totals, 95) * 1000)}
 
@@ -205,19 +207,19 @@ def service_sender(http: httpx.AsyncClient):  # noqa: ANN201
     return send
 
 
+# One sequence for every sender: vLLM aborts by the id given here, every request that shares it.
+ENGINE_REQUEST_IDS = itertools.count()
+
+
 def engine_sender(engine, token_ids: dict[str, list[int]], max_tokens: int = OUTPUT_TOKENS):  # noqa: ANN001, ANN201 - a vLLM AsyncLLM
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
-    counter = 0
-
     async def send(request: dict) -> Measured:
-        nonlocal counter
-        counter += 1
         params = SamplingParams(max_tokens=max_tokens, temperature=0.0, seed=None, output_kind=RequestOutputKind.DELTA)
         started, first, generated = time.perf_counter(), None, 0
         async for output in engine.generate({"prompt_token_ids": token_ids[request["question"]]}, params,
-                                            f"bench-{max_tokens}-{counter}"):
+                                            f"bench-{next(ENGINE_REQUEST_IDS)}"):
             generated += len(output.outputs[0].token_ids)
             if first is None and output.outputs[0].text:
                 first = time.perf_counter()
