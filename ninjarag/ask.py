@@ -26,12 +26,20 @@ def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: 
         raise UserError(f"no gateway answers at {gateway_url}: start the stack with `ninjarag up`") from None
 
 
+# Text from the service (model output, passage titles) never reaches the terminal as escape codes.
+_TERMINAL_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def printable(text: str) -> str:
+    return text.translate(_TERMINAL_CONTROLS)
+
+
 def _problem_line(response: httpx.Response) -> str:
     try:
         body = response.json()
-        return f"gateway answered {response.status_code} {body.get('type')}: {body.get('detail')}"
+        return printable(f"gateway answered {response.status_code} {body.get('type')}: {body.get('detail')}")
     except ValueError:
-        return f"gateway answered {response.status_code}: {response.text[:200]}"
+        return printable(f"gateway answered {response.status_code}: {response.text[:200]}")
 
 
 def _print_stream(events, echo: Callable[[str], None]) -> None:  # noqa: ANN001 - iterator of ServerSentEvent
@@ -41,15 +49,15 @@ def _print_stream(events, echo: Callable[[str], None]) -> None:  # noqa: ANN001 
         if sse.event == "sources":
             sources = data.get("sources", [])
         elif sse.event == "sentence":
-            echo(data["text"])
+            echo(printable(data["text"]))
         elif sse.event == "citations":
             echo("\nSources:")
             for source in data.get("citations", []):
-                echo(f"  [{source['n']}] {source['title'] or source['id']}")
+                echo(printable(f"  [{source['n']}] {source['title'] or source['id']}"))
         elif sse.event == "done":
             timings = ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in data.get("timings_ms", {}).items())
             echo(f"\n({data.get('verdict')}; {len(sources)} passages retrieved; {timings})")
             return
         elif sse.event == "error":
-            raise UserError(f"the answer failed: {data.get('type')}: {data.get('message')}")
+            raise UserError(printable(f"the answer failed: {data.get('type')}: {data.get('message')}"))
     raise UserError("the gateway closed the stream without a final event")

@@ -69,7 +69,7 @@ def prepare(
 
 @app.command()
 def up() -> None:
-    """Start Redis and the four services on loopback and wait until each is ready."""
+    """Start Redis and the four services on loopback (those not running, if the stack is up) and wait until each is ready."""
     settings = StackSettings()
     try:
         progs = stack.up(settings, typer.echo)
@@ -82,6 +82,16 @@ def up() -> None:
     for prog in progs:
         typer.echo(f"  {prog.name:<10} {prog.url(settings.host):<28} log: {settings.run_path / 'logs' / (prog.name + '.log')}")
     typer.echo("stop it with `ninjarag down`")
+
+
+@app.command()
+def restart(service: Annotated[str, typer.Argument(help="redis, retriever, generator, guard or gateway.")]) -> None:
+    """Restart one program of the running stack and wait until it is ready again."""
+    settings = StackSettings()
+    try:
+        stack.restart(settings, service, typer.echo)
+    except UserError as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -142,6 +152,7 @@ def evaluate(
         command="ninjarag eval " + " ".join(sys.argv[2:]))
     try:
         config.api_key = keys_module.demo_key(settings)
+        config.service_token = settings.secrets.service_token
         outcome = run_eval(config)
     except UserError as exc:
         _fail(str(exc))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import redis.asyncio as redis
@@ -11,20 +10,16 @@ import redis.asyncio as redis
 from ninjarag.errors import UserError
 from ninjarag.settings import StackSettings
 from services.gateway.keys import ApiKey, KeyStore
-from services.gateway.settings import GatewaySettings
-
-
-def _redis_url(settings: StackSettings) -> str:
-    return os.environ.get("GATEWAY_REDIS_URL") or f"redis://{settings.host}:{settings.redis_port}/0"
 
 
 def _run(settings: StackSettings, action):  # noqa: ANN001, ANN202 - async (KeyStore) -> result
     async def main():  # noqa: ANN202
-        client = redis.Redis.from_url(_redis_url(settings), socket_connect_timeout=2)
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
         try:
-            return await action(KeyStore(client, GatewaySettings().api_key_pepper))
+            return await action(KeyStore(client, settings.secrets.api_key_pepper))
         except redis.RedisError as exc:
-            raise UserError(f"cannot reach Redis at {_redis_url(settings)} ({exc}); start the stack with `ninjarag up`") from None
+            where = f"{settings.host}:{settings.redis_port}"
+            raise UserError(f"cannot reach Redis at {where} ({exc}); start the stack with `ninjarag up`") from None
         finally:
             await client.aclose()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ninjarag.stack_secrets import StackSecrets
 from services.common.paths import Home
 
 
@@ -37,3 +39,13 @@ class StackSettings(BaseSettings):
     @property
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def secrets(self) -> StackSecrets:
+        return StackSecrets.load_or_create(self.run_path)
+
+    @property
+    def redis_url(self) -> str:
+        """The stack's Redis with its password (GATEWAY_REDIS_URL wins, as for the gateway)."""
+        return os.environ.get("GATEWAY_REDIS_URL") or (
+            f"redis://:{self.secrets.redis_password}@{self.host}:{self.redis_port}/0")

@@ -36,31 +36,47 @@ class Program:
         return f"redis://{host}:{self.port}" if self.name == "redis" else f"http://{host}:{self.port}"
 
 
+# Cached answers and rate-limit buckets carry a TTL and may be evicted under memory pressure; API keys
+# carry none, so `volatile-lru` can never evict one (writes fail instead). AOF keeps keys, revocations
+# and limits across a Redis restart.
+REDIS_MAXMEMORY = "256mb"
+
+
+def redis_config(settings: StackSettings) -> str:
+    return (f"bind {settings.host}\nport {settings.redis_port}\ndir {settings.run_path / 'redis'}\n"
+            f"requirepass {settings.secrets.redis_password}\nprotected-mode yes\n"
+            "appendonly yes\nappendfsync everysec\nsave 60 1\n"
+            f"maxmemory {REDIS_MAXMEMORY}\nmaxmemory-policy volatile-lru\n")
+
+
 def programs(settings: StackSettings) -> list[Program]:
     home, host = settings.paths, settings.host
-    redis_dir = settings.run_path / "redis"
+    secrets = settings.secrets
     service_ports = {
         "retriever": settings.retriever_port,
         "generator": settings.generator_port,
         "guard": settings.guard_port,
         "gateway": settings.gateway_port,
     }
-    common_env = {"NINJARAG_HOME": str(home.root), "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    common_env = {"NINJARAG_HOME": str(home.root), "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1",
+                  "NINJARAG_SERVICE_TOKEN": secrets.service_token}
     result = [
         Program(
             "redis",
             settings.redis_port,
-            f"{system.redis_server_binary() or 'redis-server'} --bind {host} --port {settings.redis_port} "
-            f"--dir {redis_dir} --save 60 1 --appendonly no --protected-mode yes",
+            f"{system.redis_server_binary() or 'redis-server'} {settings.run_path / 'redis.conf'}",
             {},
         )
     ]
     for name, port in service_ports.items():
         prefix = name.upper()
         env = {**common_env, f"{prefix}_HOST": host, f"{prefix}_PORT": str(port)}
+        if name == "retriever":
+            env["RETRIEVER_ADMIN_TOKEN"] = secrets.admin_token
         if name == "gateway":
             env |= {
-                "GATEWAY_REDIS_URL": f"redis://{host}:{settings.redis_port}/0",
+                "GATEWAY_REDIS_URL": settings.redis_url,
+                "GATEWAY_API_KEY_PEPPER": secrets.api_key_pepper,
                 # A loopback stack for development: `ninjarag eval` may compare guarded and unguarded answers.
                 "GATEWAY_ALLOW_UNGUARDED": os.environ.get("GATEWAY_ALLOW_UNGUARDED", "true"),
                 **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
@@ -85,7 +101,9 @@ def _supervisor_config(settings: StackSettings, progs: list[Program]) -> str:
             f"[program:{prog.name}]\ncommand={prog.command}\n"
             + (f"environment={env}\n" if env else "")
             + f"stdout_logfile={logs}/{prog.name}.log\nredirect_stderr=true\nstdout_logfile_maxbytes=50MB\n"
-            "autorestart=false\nstartsecs=0\nstopasgroup=true\nkillasgroup=true\nstopwaitsecs=20\n"
+            # A crashed program comes back by itself; one that dies within startsecs is retried with a
+            # growing backoff (1 s, 2 s, ...) and given up (FATAL) after startretries.
+            "autorestart=true\nstartsecs=3\nstartretries=5\nstopasgroup=true\nkillasgroup=true\nstopwaitsecs=20\n"
         )
     return "\n".join(sections)
 
@@ -144,12 +162,12 @@ def program_states(settings: StackSettings) -> dict[str, str]:
     return states
 
 
-def _readiness(prog: Program, host: str) -> tuple[bool, str | None]:
+def _readiness(prog: Program, settings: StackSettings) -> tuple[bool, str | None]:
     """(ready, failure): a failed readiness check will not heal by waiting, so `up` stops at once."""
     try:
         if prog.name == "redis":
-            return bool(redis.Redis(host=host, port=prog.port, socket_timeout=1).ping()), None
-        response = httpx.get(f"{prog.url(host)}/readyz", timeout=2)
+            return bool(redis.Redis.from_url(settings.redis_url, socket_timeout=1).ping()), None
+        response = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2)
         failed = [f"{name}: {state}" for name, state in response.json().get("checks", {}).items()
                   if state.startswith("failed")]
         return response.status_code == 200, "; ".join(failed) or None
@@ -165,13 +183,22 @@ def _log_tail(path: Path, lines: int = 5) -> str:
 
 
 def up(settings: StackSettings, report: Callable[[str], None]) -> list[Program]:
+    """Start the stack; where it runs already, start whatever of it is not running."""
     progs = programs(settings)
     if supervisord_pid(settings):
-        raise UserError(f"the stack is already running (run dir {settings.run_path}); `ninjarag down` stops it")
+        stopped = [name for name, state in program_states(settings).items() if state != "RUNNING"]
+        for name in stopped:
+            report(f"{name} was not running: starting it")
+            _supervisorctl(settings, "start", name)
+        _wait_until_ready(settings, progs, report)
+        return progs
     _check_can_start(settings, progs)
     for folder in (settings.run_path / "logs", settings.run_path / "redis"):
         folder.mkdir(parents=True, exist_ok=True)
-    _config_path(settings).write_text(_supervisor_config(settings, progs))
+    for path, text in ((settings.run_path / "redis.conf", redis_config(settings)),
+                       (_config_path(settings), _supervisor_config(settings, progs))):
+        path.touch(mode=0o600)  # they carry secrets
+        path.write_text(text)
     started = subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(_config_path(settings))],
         capture_output=True, text=True, check=False,
@@ -186,6 +213,18 @@ def up(settings: StackSettings, report: Callable[[str], None]) -> list[Program]:
     return progs
 
 
+def restart(settings: StackSettings, name: str, report: Callable[[str], None]) -> Program:
+    """Restart one program of the running stack and wait until it is ready again."""
+    by_name = {prog.name: prog for prog in programs(settings)}
+    if name not in by_name:
+        raise UserError(f"no program {name!r}; the stack runs {', '.join(by_name)}")
+    if not supervisord_pid(settings):
+        raise UserError("the stack is not running: `ninjarag up` starts it")
+    _supervisorctl(settings, "restart", name)
+    _wait_until_ready(settings, [by_name[name]], report)
+    return by_name[name]
+
+
 def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Callable[[str], None]) -> None:
     deadline = time.monotonic() + settings.ready_timeout_s
     pending = {prog.name: prog for prog in progs}
@@ -193,7 +232,7 @@ def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Cal
     while pending:
         states = program_states(settings)
         for name, prog in list(pending.items()):
-            ready, failure = _readiness(prog, settings.host)
+            ready, failure = _readiness(prog, settings)
             if ready:
                 report(f"{name} ready after {time.monotonic() - started:.1f}s")
                 del pending[name]

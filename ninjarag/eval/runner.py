@@ -34,6 +34,7 @@ class EvalConfig:
     guard_url: str
     api_key: str | None
     systems: list[str]
+    service_token: str | None = None  # the guard's /v1/guard/support is an internal route
     limit: int | None = None
     concurrency: int = 4
     top_k: int = 10
@@ -51,6 +52,10 @@ class EvalOutcome:
     resumed: int
 
 
+def _bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def run_eval(config: EvalConfig) -> EvalOutcome:
     return asyncio.run(_run(config))
 
@@ -65,7 +70,8 @@ async def _run(config: EvalConfig) -> EvalOutcome:
     latest = {record.key: record for record in store.load()}
     todo = [(q, s) for q in questions for s in systems if (s.name, q.id) not in latest or latest[(s.name, q.id)].error_type]
     async with httpx.AsyncClient(base_url=config.gateway_url, timeout=httpx.Timeout(300, connect=5)) as gateway, \
-            httpx.AsyncClient(base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5)) as guard:
+            httpx.AsyncClient(base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5),
+                              headers=_bearer(config.service_token)) as guard:
         await _check_reachable(gateway, "gateway", "start the stack with `ninjarag up`")
         await _check_reachable(guard, "guard", "citation scores need the guard; start the stack with `ninjarag up`")
         progress = tqdm(total=len(todo), unit="answer", desc="eval", dynamic_ncols=True)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.contracts.health import Health, Readiness
 from services.common.errors import install_error_handlers
+from services.common.limits import RequestLimitsMiddleware
 from services.common.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_response
 from services.common.request_context import (
     REQUEST_ID_HEADER,
@@ -23,6 +24,8 @@ from services.common.request_context import (
     reset_request_id,
     set_request_id,
 )
+from services.common.service_auth import ServiceAuthMiddleware
+from services.common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +119,28 @@ class RequestContextMiddleware:
 
 def build_service_app(
     service: str,
+    settings: ServiceSettings,
     *,
     readiness: ReadinessState,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    internal: bool = True,
+    admin_token: str | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
-    """A FastAPI app with the routes and middleware every service has; the caller adds its own."""
-    app = FastAPI(title=f"ninjarag {service}", version=version, lifespan=lifespan)
+    """A FastAPI app with the routes and middleware every service has; the caller adds its own.
+    `internal` services require the service token (when one is set) on every route but health."""
+    docs = settings.public_docs
+    app = FastAPI(title=f"ninjarag {service}", version=version, lifespan=lifespan,
+                  openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None, redoc_url=None)
     app.state.service = service
     app.state.readiness = readiness
     install_error_handlers(app)
+    # Added innermost first: request id and metrics, then authentication, then body limits.
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_json_depth=settings.max_json_depth, body_timeout_s=settings.body_timeout_s)
+    if internal and settings.service_token is not None:
+        app.add_middleware(ServiceAuthMiddleware, service_token=settings.service_token.get_secret_value(),
+                           admin_token=admin_token)
     app.add_middleware(RequestContextMiddleware, service=service)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from services.common.contracts.problem import Problem, ValidationIssue
 from services.common.request_context import current_request_id
@@ -116,6 +117,13 @@ def problem_response(problem: Problem, retry_after_s: float | None = None) -> JS
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, error_type: str, detail: str) -> None:
+    """A problem+json answer from ASGI middleware, before any route ran."""
+    problem = Problem(type=error_type, title=detail.split(";")[0].split(":")[0], status=status, detail=detail,
+                      instance=scope["path"], request_id=current_request_id())
+    await problem_response(problem)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

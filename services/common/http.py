@@ -7,6 +7,7 @@ idempotent (search, guard), never for generation; the request id travels along.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from services.common.errors import NinjaragError, UpstreamError, UpstreamTimeout
 from services.common.metrics import UPSTREAM_CALLS
 from services.common.request_context import REQUEST_ID_HEADER, current_request_id
 
+log = logging.getLogger(__name__)
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -43,11 +45,13 @@ class ServiceClient:
         *,
         timeout_s: float,
         attempts: int = 3,
+        token: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.caller = caller
         self.upstream = upstream
         self.attempts = attempts
+        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
@@ -59,7 +63,7 @@ class ServiceClient:
 
     def _headers(self) -> dict[str, str]:
         request_id = current_request_id()
-        return {REQUEST_ID_HEADER: request_id} if request_id else {}
+        return {**self._auth, REQUEST_ID_HEADER: request_id} if request_id else dict(self._auth)
 
     async def post_json(
         self, path: str, body: BaseModel, response_model: type[ResponseT], *, idempotent: bool
@@ -124,7 +128,8 @@ class ServiceClient:
         return problem_from_response(self.upstream, response.status_code, body)
 
     def _transport_error(self, exc: httpx.TransportError) -> NinjaragError:
-        where = f"{self.upstream} at {self._client.base_url}"
+        # The address goes to the log only: errors travel on to clients, who need not learn internal hosts.
+        log.warning("%s at %s: %s: %s", self.upstream, self._client.base_url, type(exc).__name__, exc)
         if isinstance(exc, httpx.TimeoutException):
-            return UpstreamTimeout(f"{where} did not answer in time ({type(exc).__name__})")
-        return UpstreamError(f"cannot reach {where}: {type(exc).__name__}: {exc}")
+            return UpstreamTimeout(f"{self.upstream} did not answer in time ({type(exc).__name__})")
+        return UpstreamError(f"cannot reach {self.upstream} ({type(exc).__name__})")

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
 from fastapi import Depends, FastAPI, Request
-from sse_starlette.sse import EventSourceResponse
 
 from services.common.app import ReadinessState, build_service_app
 from services.common.contracts.answer import (
@@ -22,10 +21,12 @@ from services.common.contracts.answer import (
     SentenceEvent,
     SourcesEvent,
 )
+from services.common.disconnect import unless_disconnected
 from services.common.errors import Forbidden, InvalidRequest, error_for
 from services.common.http import ServiceClient
+from services.common.streaming import ClosingEventSourceResponse
 from services.gateway import openai_compat
-from services.gateway.auth import Gatekeeper
+from services.gateway.auth import Admission, Gatekeeper
 from services.gateway.cache import AnswerCache
 from services.gateway.keys import ApiKey
 from services.gateway.pipeline import AnswerPipeline, Upstreams
@@ -38,13 +39,16 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
     readiness = ReadinessState("redis")
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     gatekeeper = Gatekeeper(settings, client)
+    token = settings.service_token.get_secret_value() if settings.service_token else None
     upstreams = upstreams or Upstreams(
-        retriever=ServiceClient("gateway", "retriever", settings.retriever_url, timeout_s=settings.search_timeout_s),
-        generator=ServiceClient("gateway", "generator", settings.generator_url, timeout_s=settings.generate_timeout_s),
-        guard=ServiceClient("gateway", "guard", settings.guard_url, timeout_s=settings.guard_timeout_s),
+        retriever=ServiceClient("gateway", "retriever", settings.retriever_url, timeout_s=settings.search_timeout_s,
+                                token=token),
+        generator=ServiceClient("gateway", "generator", settings.generator_url, timeout_s=settings.generate_timeout_s,
+                                token=token),
+        guard=ServiceClient("gateway", "guard", settings.guard_url, timeout_s=settings.guard_timeout_s, token=token),
     )
     pipeline = AnswerPipeline(settings, upstreams, AnswerCache(client, settings.cache_ttl_s),
-                              Versions(upstreams.retriever, upstreams.generator))
+                              Versions(upstreams.retriever, upstreams.generator, timeout_s=settings.versions_timeout_s))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,39 +58,35 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         except redis.RedisError as exc:
             # Still ready: answers go on without the cache; keys verified before keep working.
             log.warning("redis unavailable at start: %s", exc)
-            readiness.mark_ok("redis", f"degraded, {settings.redis_url} unreachable: answering without the cache")
+            readiness.mark_ok("redis", "degraded, unreachable: answering without the cache")
         yield
         await upstreams.aclose()
         await client.aclose()
 
-    app = build_service_app("gateway", readiness=readiness, lifespan=lifespan)
+    app = build_service_app("gateway", settings, readiness=readiness, lifespan=lifespan, internal=False)
     app.state.redis = client
     app.state.gatekeeper = gatekeeper
+    app.state.versions = pipeline.versions
 
     async def admitted_key(request: Request) -> ApiKey:
         key = await gatekeeper.authenticate(request)
         await gatekeeper.rate_limit(key)
         return key
 
-    async def collect(request: AnswerRequest, read_cache: bool = True) -> list[AnswerEvent]:
-        gatekeeper.acquire()
+    async def collect(request: AnswerRequest, admission: Admission, read_cache: bool = True) -> list[AnswerEvent]:
         try:
-            return [event async for event in pipeline.run(request, read_cache)]
+            return [admission.observe(event) async for event in pipeline.run(request, read_cache)]
         finally:
-            gatekeeper.release()
+            await admission.finish()
 
-    def event_stream(request: AnswerRequest, render, read_cache: bool = True) -> EventSourceResponse:  # noqa: ANN001
-        gatekeeper.acquire()  # before the response starts: a refusal is still a plain 503
-
+    def event_stream(request: AnswerRequest, admission: Admission, render, read_cache: bool = True  # noqa: ANN001
+                     ) -> ClosingEventSourceResponse:
         async def events() -> AsyncIterator[dict]:
-            try:
-                async for event in pipeline.run(request, read_cache):
-                    for item in render(event):
-                        yield item
-            finally:
-                gatekeeper.release()
+            async for event in pipeline.run(request, read_cache):
+                for item in render(admission.observe(event)):
+                    yield item
 
-        return EventSourceResponse(events(), ping=15)
+        return ClosingEventSourceResponse(events(), on_close=admission.finish, send_timeout_s=settings.send_timeout_s)
 
     @app.post("/v1/answer", response_model=AnswerResponse,
               responses={200: {"content": {"text/event-stream": {}},
@@ -95,11 +95,13 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         if not body.guard and not settings.allow_unguarded:
             raise Forbidden("guard: false is allowed only where the gateway runs with GATEWAY_ALLOW_UNGUARDED=true "
                             "(evaluation stacks, never production); drop the field to get a guarded answer")
+        gatekeeper.check_request_size(body.top_k, body.max_tokens)
         read_cache = "no-cache" not in request.headers.get("cache-control", "").lower()
+        admission = await gatekeeper.admit(key)  # before the response starts: a refusal is still a plain 429/503
         if body.stream:
-            return event_stream(body, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
+            return event_stream(body, admission, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
                                 read_cache)
-        events = await collect(body, read_cache)
+        events = await unless_disconnected(request, collect(body, admission, read_cache))
         if isinstance(events[-1], ErrorEvent):
             raise error_for(events[-1].type, events[-1].message)
         by_kind = {type(e): e for e in events}
@@ -111,12 +113,14 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
                               cache_hit=done.cache_hit, dropped=done.dropped)
 
     @app.post("/v1/chat/completions")
-    async def chat_completions(body: openai_compat.ChatCompletionRequest,
+    async def chat_completions(body: openai_compat.ChatCompletionRequest, http_request: Request,
                                key: ApiKey = Depends(admitted_key)):  # noqa: ANN201, B008
         try:
             request = AnswerRequest(question=body.question(), max_tokens=body.max_tokens or 256)
         except ValueError as exc:
             raise InvalidRequest(str(exc).splitlines()[-1] if "validation" in str(exc) else str(exc)) from None
+        gatekeeper.check_request_size(request.top_k, request.max_tokens)
+        admission = await gatekeeper.admit(key)
         chat_id = openai_compat.completion_id()
         if body.stream:
             state = {"first": True}
@@ -137,8 +141,8 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
                     return [{"data": "[DONE]"}]
                 return []
 
-            return event_stream(request, render)
-        events = await collect(request)
+            return event_stream(request, admission, render)
+        events = await unless_disconnected(http_request, collect(request, admission))
         if isinstance(events[-1], ErrorEvent):
             raise error_for(events[-1].type, events[-1].message)
         sentences = [e for e in events if isinstance(e, SentenceEvent)]

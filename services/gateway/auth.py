@@ -1,4 +1,5 @@
-"""Who is calling, and may they call now: API key -> per-key rate limit -> per-process concurrency."""
+"""Who is calling, and may they call now: API key -> per-key request rate -> request size caps ->
+per-key answers in progress and token budget -> per-process concurrency."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import time
 import redis.asyncio as redis
 from fastapi import Request
 
-from services.common.errors import NinjaragError, Overloaded, RateLimited, Unauthorized
+from services.common.contracts.answer import AnswerEvent, DoneEvent
+from services.common.errors import InvalidRequest, NinjaragError, Overloaded, RateLimited, Unauthorized
 from services.gateway.keys import ApiKey, KeyStore
 from services.gateway.metrics import REDIS_ERRORS
+from services.gateway.quotas import KeyQuotas
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.settings import GatewaySettings
 
@@ -28,6 +31,7 @@ class Gatekeeper:
         self.settings = settings
         self.keys = KeyStore(client, settings.api_key_pepper)
         self.limiter = RateLimiter(client)
+        self.quotas = KeyQuotas(client)
         self._verified: dict[str, tuple[ApiKey, float]] = {}
         self.in_flight = 0
 
@@ -65,11 +69,76 @@ class Gatekeeper:
             raise RateLimited(f"key {key.key_id} ({key.name}) is limited to {key.rate_per_minute} requests per minute",
                               retry_after_s=max(1.0, retry_after))
 
-    def acquire(self) -> None:
-        """A slot among `max_concurrent`; the caller must call `release`."""
+    def check_request_size(self, top_k: int, max_tokens: int) -> None:
+        if top_k > self.settings.max_top_k:
+            raise InvalidRequest(f"top_k={top_k}: this gateway serves at most {self.settings.max_top_k} passages")
+        if max_tokens > self.settings.max_answer_tokens:
+            raise InvalidRequest(f"max_tokens={max_tokens}: answers are at most {self.settings.max_answer_tokens} tokens")
+
+    async def admit(self, key: ApiKey) -> Admission:
+        """A key's share (an answer in progress within its limit, tokens left this minute), then a slot among
+        `max_concurrent` on this process. The caller must `finish()` the admission, however the answer ends."""
+        lease = await self._lease(key)
         if self.in_flight >= self.settings.max_concurrent:
+            if lease:
+                await self.redis_quietly("quota", self.quotas.end_stream(key.key_id, lease))
             raise Overloaded(f"{self.in_flight} answers in progress on this gateway; retry shortly", retry_after_s=1)
         self.in_flight += 1
+        return Admission(self, key, lease)
 
-    def release(self) -> None:
-        self.in_flight -= 1
+    async def _lease(self, key: ApiKey) -> str | None:
+        """None while Redis is down (quotas then fail like the rate limit does, per the same setting)."""
+        try:
+            balance = await self.quotas.token_balance(key.key_id, self.settings.tokens_per_minute_per_key)
+            if balance <= 0:
+                rate = self.settings.tokens_per_minute_per_key / 60.0
+                raise RateLimited(f"key {key.key_id} ({key.name}) spent its {self.settings.tokens_per_minute_per_key} "
+                                  "tokens per minute", retry_after_s=max(1.0, (1 - balance) / rate))
+            lease = await self.quotas.lease_stream(key.key_id, self.settings.streams_per_key,
+                                                   self.settings.request_deadline_s + 30)
+        except redis.RedisError as exc:
+            REDIS_ERRORS.labels("quota").inc()
+            if self.settings.rate_limit_when_redis_down == "closed":
+                raise AuthUnavailable("quotas cannot be checked right now; retry shortly", retry_after_s=5) from None
+            log.warning("quotas unavailable (%s): failing open", exc)
+            return None
+        if lease is None:
+            raise RateLimited(f"key {key.key_id} ({key.name}) already has {self.settings.streams_per_key} answers in "
+                              "progress; wait for one to finish", retry_after_s=1)
+        return lease
+
+    async def redis_quietly(self, use: str, call) -> None:  # noqa: ANN001 - an awaitable
+        try:
+            await call
+        except redis.RedisError as exc:
+            REDIS_ERRORS.labels(use).inc()
+            log.warning("%s bookkeeping failed: %s", use, exc)
+
+
+class Admission:
+    """One admitted answer: counts the tokens it spends and gives everything back once, when it ends."""
+
+    def __init__(self, gatekeeper: Gatekeeper, key: ApiKey, lease: str | None) -> None:
+        self.gatekeeper = gatekeeper
+        self.key = key
+        self.lease = lease
+        self.tokens = 0
+        self._finished = False
+
+    def observe(self, event: AnswerEvent) -> AnswerEvent:
+        if isinstance(event, DoneEvent) and not event.cache_hit:
+            self.tokens = event.tokens.prompt + event.tokens.completion
+        return event
+
+    async def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        gatekeeper = self.gatekeeper
+        gatekeeper.in_flight -= 1
+        quotas, key_id = gatekeeper.quotas, self.key.key_id
+        if self.lease:
+            await gatekeeper.redis_quietly("quota", quotas.end_stream(key_id, self.lease))
+        if self.tokens:
+            await gatekeeper.redis_quietly(
+                "quota", quotas.charge_tokens(key_id, gatekeeper.settings.tokens_per_minute_per_key, self.tokens))

@@ -1,5 +1,6 @@
-"""The answer cache: a finished answer's events in Redis, keyed by the normalised question, top_k,
-the index version and the model; a hit replays them. Redis down: no cache, logged and counted."""
+"""The answer cache: a finished answer's events in Redis, keyed by the question (case-folded, spaces
+collapsed, nothing else: "What is C++?" and "What is C#?" are different questions), top_k, the
+index version and the model; a hit replays them. Redis down: no cache, logged and counted."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import logging
 
 import redis.asyncio as redis
 
-from services.common.answer_match import normalize_answer
 from services.gateway.metrics import CACHE, REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
 
+def question_key(question: str) -> str:
+    return " ".join(question.casefold().split())
+
+
 def cache_key(question: str, top_k: int, max_tokens: int, retrieval: str, guarded: bool, index_version: str,
               model: str) -> str:
-    identity = json.dumps([normalize_answer(question), top_k, max_tokens, retrieval, guarded, index_version, model])
+    identity = json.dumps([question_key(question), top_k, max_tokens, retrieval, guarded, index_version, model])
     return "ninjarag:answer:" + hashlib.sha256(identity.encode()).hexdigest()
 
 

@@ -38,12 +38,14 @@ from services.common.errors import DeadlineExceeded, NinjaragError, UpstreamErro
 from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
+from services.gateway.markup import inert_markup
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
 from services.gateway.settings import GatewaySettings
 from services.gateway.versions import Versions
 
 log = logging.getLogger(__name__)
 EVENT = TypeAdapter(AnswerEvent)
+CACHE_STORE_LIMIT_S = 1.0
 
 
 @dataclass
@@ -169,11 +171,19 @@ class AnswerPipeline:
         async for event in self._generate_guarded(request, passages, run):
             events.append(event)
             yield event
-        for event in self._finish(run, sources):
-            events.append(event)
+        ending = self._finish(run, sources)
+        if key:  # stored before `done` goes out: nothing may follow the terminal event
+            await self._store(key, [*events, *ending], run)
+        for event in ending:
             yield event
-        if key and isinstance(events[-1], DoneEvent):
-            await run.stage("cache_store", self.cache.put(key, [e.model_dump(mode="json") for e in events]))
+
+    async def _store(self, key: str, events: list[AnswerEvent], run: _Run) -> None:
+        """Best effort within CACHE_STORE_LIMIT_S: an answer that cannot be cached is still a good answer."""
+        try:
+            await run.stage("cache_store", self.cache.put(key, [e.model_dump(mode="json") for e in events]),
+                            CACHE_STORE_LIMIT_S)
+        except NinjaragError as exc:
+            log.warning("answer not cached: %s", exc.detail)
 
     async def _input_verdict(self, question: str, run: _Run) -> InputVerdict:
         verdict = self.verdicts.get(question)
@@ -255,7 +265,7 @@ class AnswerPipeline:
         return self._released(run, sentence, citations)
 
     def _released(self, run: _Run, sentence: str, citations: list[int]) -> SentenceEvent:
-        event = SentenceEvent(index=len(run.released), text=sentence, citations=citations)
+        event = SentenceEvent(index=len(run.released), text=inert_markup(sentence), citations=citations)
         if not run.released:
             TIME_TO_FIRST_SENTENCE.observe(time.perf_counter() - run.started)
             run.timings["first_sentence"] = round((time.perf_counter() - run.started) * 1000, 2)

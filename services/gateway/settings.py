@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings
+from services.common.cpus import available_cpus
+from services.common.settings import ServiceSettings, secret_problems
 
 DEV_PEPPER = "dev-pepper-change-me"
 
@@ -23,7 +23,17 @@ class GatewaySettings(ServiceSettings):
     api_key_pepper: str = DEV_PEPPER
     rate_limit_when_redis_down: Literal["open", "closed"] = "open"
     # Requests this process serves at once; beyond it: 503 + Retry-After instead of queueing.
-    max_concurrent: int = Field(default_factory=lambda: 4 * (os.cpu_count() or 1), ge=1)
+    # Follows the CPUs this process may use (a pod's CPU limit), not the node's.
+    max_concurrent: int = Field(default_factory=lambda: 4 * available_cpus(), ge=1)
+    # What one key may take, so that no key starves the others (a key's own values win when set).
+    max_top_k: int = Field(default=20, ge=1, le=100)
+    max_answer_tokens: int = Field(default=512, ge=1, le=4096)
+    streams_per_key: int = Field(default=4, ge=1, description="Answers one key may have in progress at once.")
+    tokens_per_minute_per_key: int = Field(default=20_000, ge=1, description="Prompt + completion tokens.")
+    # Clients that stop reading a stream are cut off after this long instead of holding a slot.
+    send_timeout_s: float = Field(default=30.0, gt=0)
+    # How long the index/model version lookup may take before the last known values are used.
+    versions_timeout_s: float = Field(default=2.0, gt=0)
     cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
     search_mode: Literal["plaid", "bm25", "hybrid"] = "hybrid"
     # Lets a request send `guard: false` (evaluation baselines); answers then go out unchecked.
@@ -42,6 +52,9 @@ class GatewaySettings(ServiceSettings):
             problems.append("GATEWAY_ALLOW_UNGUARDED lets clients skip the guard; run evaluations on a non-production stack")
         if self.api_key_pepper == DEV_PEPPER:
             problems.append("GATEWAY_API_KEY_PEPPER is the development default; set a secret value")
-        elif len(self.api_key_pepper) < 32:
-            problems.append("GATEWAY_API_KEY_PEPPER is shorter than 32 characters; use e.g. `openssl rand -hex 32`")
-        return problems
+        else:
+            problems += secret_problems("GATEWAY_API_KEY_PEPPER", self.api_key_pepper)
+        if self.rate_limit_when_redis_down == "open":
+            problems.append("GATEWAY_RATE_LIMIT_WHEN_REDIS_DOWN=open lets any valid key past its limits while Redis "
+                            "is down; set closed")
+        return problems + super().unsafe_for_production()

@@ -1,8 +1,10 @@
 """The index version and model id that answers depend on, asked of the retriever and the generator
-and refreshed every `refresh_s` (they change on an index reload or a generator redeploy)."""
+and refreshed every `refresh_s` (they change on an index reload or a generator redeploy). A refresh
+takes at most `timeout_s`: a hanging generator must not hold up answers (cache hits above all)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from services.common.errors import NinjaragError
@@ -10,10 +12,12 @@ from services.common.http import ServiceClient
 
 
 class Versions:
-    def __init__(self, retriever: ServiceClient, generator: ServiceClient, refresh_s: float = 30.0) -> None:
+    def __init__(self, retriever: ServiceClient, generator: ServiceClient, refresh_s: float = 30.0,
+                 timeout_s: float = 2.0) -> None:
         self.retriever = retriever
         self.generator = generator
         self.refresh_s = refresh_s
+        self.timeout_s = timeout_s
         self.index_version = "unknown"
         self.model = "unknown"
         self._checked = 0.0
@@ -21,9 +25,11 @@ class Versions:
     async def current(self) -> tuple[str, str]:
         if time.monotonic() - self._checked > self.refresh_s:
             try:
-                self.index_version = (await self.retriever.get_json("/v1/index"))["index_version"]
-                self.model = (await self.generator.get_json("/v1/model"))["model"]
+                index, model = await asyncio.wait_for(
+                    asyncio.gather(self.retriever.get_json("/v1/index"), self.generator.get_json("/v1/model")),
+                    self.timeout_s)
+                self.index_version, self.model = index["index_version"], model["model"]
                 self._checked = time.monotonic()
-            except NinjaragError:
+            except (NinjaragError, TimeoutError):
                 pass  # keep the last known values; an "unknown" version never matches a cached entry
         return self.index_version, self.model

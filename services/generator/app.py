@@ -8,12 +8,13 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from sse_starlette.sse import EventSourceResponse
+from fastapi import FastAPI, Request
 
 from services.common.app import ReadinessState, build_service_app
 from services.common.contracts.generate import GenerateDone, GenerateRequest, GenerateResponse
+from services.common.disconnect import unless_disconnected
 from services.common.errors import NotReady
+from services.common.streaming import ClosingEventSourceResponse
 from services.generator.engine import Engine
 from services.generator.metrics import ENGINE_UNFINISHED
 from services.generator.model_folder import load_tokenizer
@@ -117,7 +118,7 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
         warm_up.cancel()
         await engine.shutdown()
 
-    app = build_service_app("generator", readiness=readiness, lifespan=lifespan)
+    app = build_service_app("generator", settings, readiness=readiness, lifespan=lifespan)
 
     def service() -> GenerationService:
         if "service" not in holder:
@@ -133,29 +134,31 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
 
     @app.post("/v1/generate", response_model=GenerateResponse,
               responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then done"}})
-    async def generate(request: GenerateRequest):  # noqa: ANN202 - JSON or an event stream
+    async def generate(request: GenerateRequest, http_request: Request):  # noqa: ANN202 - JSON or an event stream
         current = service()
         # Tokenising ~1,000-token prompts takes milliseconds of CPU: off the event loop.
         packed = await asyncio.to_thread(current.pack, request)
         current.admit()
         if request.stream:
             async def event_stream() -> AsyncIterator[dict]:
-                try:
-                    async for event in current.events(request, packed):
-                        yield {"event": event.event, "data": event.model_dump_json()}
-                finally:
-                    current.release()
+                async for event in current.events(request, packed):
+                    yield {"event": event.event, "data": event.model_dump_json()}
 
-            return EventSourceResponse(event_stream(), ping=15)
-        try:
+            # Released when the response closes, even when the client left before the first byte.
+            return ClosingEventSourceResponse(event_stream(), on_close=current.release)
+
+        async def collect() -> GenerateResponse:
             text, done = [], None
             async for event in current.events(request, packed):
                 if isinstance(event, GenerateDone):
                     done = event
                 else:
                     text.append(event.text)
+            return GenerateResponse(text="".join(text), **done.model_dump(exclude={"event"}))
+
+        try:
+            return await unless_disconnected(http_request, collect())  # a client gone aborts the generation
         finally:
             current.release()
-        return GenerateResponse(text="".join(text), **done.model_dump(exclude={"event"}))
 
     return app

@@ -34,14 +34,34 @@ class PromptTemplate:
         self._system = environment.get_template("system.jinja")
         self._user = environment.get_template("user.jinja")
         self._tokenizer = tokenizer
+        self._specials = special_token_strings(tokenizer)
 
     def messages(self, question: str, passages: list[NumberedPassage]) -> list[dict[str, str]]:
+        defuse = self.defuse
+        passages = [NumberedPassage(p.n, defuse(p.title), defuse(p.text)) for p in passages]
         return [
             {"role": "system", "content": self._system.render().strip()},
-            {"role": "user", "content": self._user.render(question=question, passages=passages).strip()},
+            {"role": "user", "content": self._user.render(question=defuse(question), passages=passages).strip()},
         ]
+
+    def defuse(self, text: str) -> str:
+        """Untrusted text with the model's control tokens ("<|im_end|>") broken up, so that they
+        tokenize as plain text: a passage must not end the turn or open one of its own."""
+        for special in self._specials:
+            if special in text:
+                text = text.replace(special, f"{special[0]} {special[1:]}")
+        return text
 
     def token_ids(self, question: str, passages: list[NumberedPassage]) -> list[int]:
         ids = self._tokenizer.apply_chat_template(self.messages(question, passages), tokenize=True,
                                                   add_generation_prompt=True)
         return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+
+def special_token_strings(tokenizer) -> list[str]:  # noqa: ANN001 - a transformers tokenizer
+    """Every string the tokenizer turns into a special (control) token."""
+    specials = set(getattr(tokenizer, "all_special_tokens", []))
+    for token in getattr(tokenizer, "added_tokens_decoder", {}).values():
+        if getattr(token, "special", False):
+            specials.add(str(token))
+    return sorted((s for s in specials if len(s) > 1), key=len, reverse=True)

@@ -57,7 +57,7 @@ def create_app(settings: GuardSettings) -> FastAPI:
         yield
         warm_up.cancel()
 
-    app = build_service_app("guard", readiness=readiness, lifespan=lifespan)
+    app = build_service_app("guard", settings, readiness=readiness, lifespan=lifespan)
 
     def ready_guard() -> GuardService:
         if not loaded["ready"]:

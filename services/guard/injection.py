@@ -4,6 +4,7 @@ known attack prompts (catches rephrasings the patterns miss)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 from services.common.sentences import split_sentences
@@ -18,6 +19,22 @@ def read_lines(path: Path) -> list[str]:
 
 PATTERNS = [re.compile(pattern, re.IGNORECASE | re.DOTALL) for pattern in read_lines(DATA / "injection_patterns.txt")]
 ATTACK_PROMPTS = read_lines(DATA / "attack_prompts.txt")
+# Characters that hide text from a reader or a pattern: zero-width ones and bidirectional controls.
+_INVISIBLE = dict.fromkeys([*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065),
+                            *range(0x2066, 0x206A), 0xFEFF, 0x00AD])
+# Embedded pieces: windows across the whole text (not only its start) and its sentences, both bounded.
+WINDOW_CHARS, WINDOW_STEP, MAX_WINDOWS, MAX_SENTENCES = 1000, 800, 25, 40
+
+
+def normalised(text: str) -> str:
+    """What a model reads: compatibility forms folded (fullwidth letters, ligatures), invisibles removed."""
+    folded = unicodedata.normalize("NFKC", text) if not text.isascii() else text
+    return folded.translate(_INVISIBLE)
+
+
+def pieces_of(text: str) -> list[str]:
+    windows = [text[start:start + WINDOW_CHARS] for start in range(0, max(1, len(text) - WINDOW_CHARS + WINDOW_STEP), WINDOW_STEP)]
+    return windows[:MAX_WINDOWS] + split_sentences(text)[:MAX_SENTENCES]
 
 
 class InjectionDetector:
@@ -44,10 +61,10 @@ class InjectionDetector:
         return [(float(value), ATTACK_PROMPTS[int(index)]) for value, index in zip(best.values, best.indices, strict=True)]
 
     def score(self, text: str) -> tuple[float, str | None]:
-        """(score in [0, 1], reason): 1.0 on a pattern match, else the best similarity over the text's sentences."""
+        """(score in [0, 1], reason): 1.0 on a pattern match, else the best similarity over the text's pieces."""
+        text = normalised(text)
         pattern = self.matching_pattern(text)
         if pattern:
             return 1.0, f"matches injection pattern: {pattern!r}"
-        pieces = [text[:1000]] + split_sentences(text)[:20]
-        best, attack = max(self.similarity(pieces))
+        best, attack = max(self.similarity(pieces_of(text)))
         return max(0.0, best), f"close to known attack prompt: {attack!r}"

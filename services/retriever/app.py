@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common.app import ReadinessState, build_service_app
+from services.common.contracts.base import Contract
 from services.common.contracts.search import (
     BatchSearchRequest,
     BatchSearchResult,
@@ -41,8 +42,9 @@ class ReloadConflict(NinjaragError):
     type, title, status = "reload_in_progress", "Another reload is running", 409
 
 
-class ReloadRequest(BaseModel):
-    index_dir: Path | None = None
+class ReloadRequest(Contract):
+    index: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                              description="An index name under RETRIEVER_INDEX_ROOT; default: the configured index.")
 
 
 class IndexInfo(BaseModel):
@@ -91,7 +93,8 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
         loading.cancel()
         await worker.stop()
 
-    app = build_service_app("retriever", readiness=readiness, lifespan=lifespan)
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    app = build_service_app("retriever", settings, readiness=readiness, lifespan=lifespan, admin_token=admin_token)
 
     def current_index(request: Request):  # noqa: ANN202
         index = request.app.state.index
@@ -138,12 +141,15 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
             raise ReloadConflict("a reload is already running; wait for it to finish")
         async with reload_lock:
             started = time.perf_counter()
-            index_dir = body.index_dir or settings.index_dir
+            index_dir = settings.index_root / body.index if body.index else settings.index_dir
             try:
                 # Loaded beside the worker thread, so searches keep being served meanwhile.
                 index, detail = await asyncio.to_thread(open_index, index_dir)
             except Exception as exc:  # noqa: BLE001 - the old index keeps serving
-                raise ReloadFailed(f"{exc}; still serving the previous index") from None
+                log.error("reload of %s failed: %s", index_dir, exc)
+                name = body.index or "the configured index"
+                raise ReloadFailed(f"{name} could not be loaded (the retriever log says why); "
+                                   "still serving the previous index") from None
             request.app.state.index = index
             readiness.mark_ok("index", detail)
             return ReloadResult(index_version=index.version, index_dir=str(index_dir),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.common.paths import Home
@@ -15,6 +15,10 @@ class RetrieverSettings(ComputeSettings):
 
     port: int = Field(default=8001, ge=1, le=65535)
     index_dir: Path = Field(default_factory=lambda: Home.from_env().demo_index)
+    # `POST /v1/admin/reload {"index": NAME}` loads INDEX_ROOT/NAME, never a path from the request.
+    index_root: Path = Field(default_factory=lambda: Home.from_env().demo_index.parent)
+    # Required by /v1/admin/*; unset: admin routes are off (403) wherever a service token is set.
+    admin_token: SecretStr | None = None
     # Production: a trained colbertv2.0 folder. Locally: MiniLM in the same layout.
     checkpoint_path: Path = Field(default_factory=lambda: Home.from_env().colbert_checkpoint)
     torch_extensions_dir: Path = Field(default_factory=lambda: Home.from_env().torch_extensions)

@@ -49,9 +49,23 @@ async def test_retries_give_up_after_the_attempt_budget():
         calls.append(request)
         raise httpx.ConnectError("connection refused")
 
-    with pytest.raises(UpstreamError, match="cannot reach retriever at http://retriever"):
+    with pytest.raises(UpstreamError, match="cannot reach retriever") as failed:
         await client_with(handler, attempts=2).get_json("/readyz")
     assert len(calls) == 2
+    assert "http://retriever" not in str(failed.value), "internal addresses stay in the log, out of client errors"
+
+
+async def test_the_service_token_travels_with_every_call():
+    seen = []
+
+    def handler(request):
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"ok": True})
+
+    client = ServiceClient("test", "retriever", "http://retriever", timeout_s=1.0, token="s3cret",
+                           transport=httpx.MockTransport(handler))
+    await client.get_json("/v1/index")
+    assert seen == ["Bearer s3cret"]
 
 
 async def test_timeout_becomes_upstream_timeout():

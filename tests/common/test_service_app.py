@@ -7,12 +7,13 @@ from services.common.app import ReadinessState, build_service_app
 from services.common.contracts.search import SearchRequest
 from services.common.errors import Overloaded
 from services.common.request_context import current_request_id
+from services.common.settings import ServiceSettings
 
 
 @pytest.fixture
 def client():
     readiness = ReadinessState("index")
-    app = build_service_app("probe", readiness=readiness)
+    app = build_service_app("probe", ServiceSettings(), readiness=readiness)
 
     @app.post("/v1/search")
     async def search(request: SearchRequest) -> dict:

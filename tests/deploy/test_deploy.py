@@ -21,6 +21,8 @@ KUBERNETES_VERSION = "1.31"
 SETTINGS = {cls.model_config["env_prefix"]: cls for cls in
             (GatewaySettings, RetrieverSettings, GeneratorSettings, GuardSettings, StackSettings)}
 CUSTOM_RESOURCES = {"ScaledObject"}  # KEDA: not in the Kubernetes schemas
+# Read by docker compose itself (interpolated into the Redis command and GATEWAY_REDIS_URL), not by a service.
+COMPOSE_ONLY = {"NINJARAG_REDIS_PASSWORD"}
 
 
 def render(overlay: str) -> list[dict]:
@@ -29,9 +31,21 @@ def render(overlay: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(output) if doc]
 
 
+def _aliases() -> set[str]:
+    """Names read under an alias rather than prefix + field (NINJARAG_SERVICE_TOKEN, shared by all)."""
+    names = set()
+    for cls in SETTINGS.values():
+        for field in cls.model_fields.values():
+            alias = field.validation_alias
+            names |= {choice for choice in getattr(alias, "choices", [alias]) if isinstance(choice, str)}
+    return names
+
+
 def unknown_settings(names) -> list[str]:
-    unknown = []
+    unknown, aliases = [], _aliases()
     for name in names:
+        if name in aliases:
+            continue
         prefix = next((p for p in SETTINGS if name.startswith(p)), None)
         if prefix is None or name[len(prefix):].lower() not in SETTINGS[prefix].model_fields:
             unknown.append(name)
@@ -111,7 +125,11 @@ def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings(
     assert published == ["gateway"]
     env_names = [line.split("=", 1)[0] for line in (REPO_ROOT / ".env.example").read_text().splitlines()
                  if line and not line.startswith("#")]
-    assert env_names and unknown_settings(env_names) == []
+    assert env_names and unknown_settings(set(env_names) - COMPOSE_ONLY) == []
+    assert all(service.get("restart") == "unless-stopped" for name, service in compose["services"].items()
+               if not name.startswith("init-")), "a crashed service must come back by itself"
+    for name in ("retriever", "generator", "guard"):
+        assert compose["services"][name]["volumes"] == ["ninjarag-data:/data:ro"], name
 
 
 def test_unknown_setting_names_are_caught():

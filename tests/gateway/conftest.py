@@ -51,6 +51,8 @@ class Script:
     generator_stalls_mid_stream: bool = False
     retriever_delay_s: float = 0.0
     retriever_status: int = 200
+    model_delay_s: float = 0.0
+    retriever_unreachable: bool = False
     calls: dict[str, int] = field(default_factory=dict)
     last_body: dict[str, dict] = field(default_factory=dict)
 
@@ -62,8 +64,11 @@ class Script:
         if path == "/v1/index":
             return httpx.Response(200, json={"index_version": "idx-1", "passages": 2, "encoding": "plain"})
         if path == "/v1/model":
-            return httpx.Response(200, json={"model": "test-model"})
+            response = httpx.Response(200, json={"model": "test-model"})
+            return _later(response, self.model_delay_s) if self.model_delay_s else response
         if path == "/v1/search":
+            if self.retriever_unreachable:
+                raise httpx.ConnectError("connection refused")
             if self.retriever_status != 200:
                 return httpx.Response(self.retriever_status, json={"type": "index_unavailable", "title": "t",
                                                                    "status": self.retriever_status, "detail": "no index"})
@@ -126,7 +131,10 @@ def make_client(script: Script, redis_url: str, **overrides) -> TestClient:
     """A gateway over the scripted upstreams, on an empty Redis (no answers cached by earlier tests)."""
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).flushdb()
+    except redis.ConnectionError:
+        pass  # a test of a gateway whose Redis is down
     transport = httpx.MockTransport(script.handle)
     settings = GatewaySettings(redis_url=redis_url, **overrides)
     upstreams = Upstreams(*(ServiceClient("gateway", name, f"http://{name}", timeout_s=5, attempts=2, transport=transport)

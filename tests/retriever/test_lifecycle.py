@@ -3,6 +3,7 @@
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi.testclient import TestClient
 
 from services.retriever.app import create_app
@@ -25,13 +26,20 @@ def test_reload_swaps_the_index_while_requests_keep_being_served(client, small_i
     assert client.get("/readyz").json()["ready"] is True
 
 
-def test_reload_of_a_missing_index_fails_clearly_and_keeps_the_old_one(client, tmp_path):
-    response = client.post("/v1/admin/reload", json={"index_dir": str(tmp_path / "nothing")})
+def test_reload_of_a_missing_index_fails_clearly_and_keeps_the_old_one(client):
+    response = client.post("/v1/admin/reload", json={"index": "nothing-here"})
     assert response.status_code == 422
     body = response.json()
     assert body["type"] == "reload_failed"
-    assert "missing manifest.json" in body["detail"] and "still serving the previous index" in body["detail"]
+    assert "nothing-here could not be loaded" in body["detail"] and "still serving the previous index" in body["detail"]
     assert client.post("/v1/search", json={"query": "opera", "k": 1}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["../demo", "/etc", "a/b", "..", ".hidden", ""])
+def test_reload_takes_an_index_name_never_a_path(client, name):
+    response = client.post("/v1/admin/reload", json={"index": name})
+    assert response.status_code == 422 and response.json()["type"] == "invalid_request"
+    assert client.post("/v1/admin/reload", json={"index_dir": "/etc"}).json()["type"] == "invalid_request"
 
 
 def test_missing_index_at_start_is_not_ready_and_search_is_503(home, tmp_path):

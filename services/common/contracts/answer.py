@@ -6,7 +6,7 @@ A stream is `sources`, then `sentence`* (each already passed by the guard), then
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,7 +21,6 @@ class AnswerRequest(Contract):
     retrieval: Literal["hybrid", "plaid", "bm25", "none"] | None = Field(
         default=None, description="Retrieval mode; none answers closed book. Default: the gateway's GATEWAY_SEARCH_MODE.")
     guard: bool = Field(default=True, description="false skips every guard check; only where GATEWAY_ALLOW_UNGUARDED.")
-    filters: dict[str, Any] | None = Field(default=None, description="Reserved for metadata filters.")
 
 
 class Source(Contract):
