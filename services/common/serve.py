@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from services.common.logging import configure_logging
 from services.common.settings import ServiceSettings
@@ -13,6 +14,9 @@ from services.common.settings import ServiceSettings
 
 def serve(service: str, settings: ServiceSettings, create_app: Callable[[ServiceSettings], FastAPI]) -> None:
     configure_logging(service, settings.log_level)
+    if settings.metrics_port:
+        # Its own port, so that a NetworkPolicy can let monitoring reach the metrics and nothing else.
+        start_http_server(settings.metrics_port, addr=settings.host)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

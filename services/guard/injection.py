@@ -3,9 +3,10 @@ known attack prompts (catches rephrasings the patterns miss)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from pathlib import Path
+
+import re2
 
 from services.common.sentences import split_sentences
 from services.guard.encoder import SentenceEncoder
@@ -17,7 +18,16 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
-PATTERNS = [re.compile(pattern, re.IGNORECASE | re.DOTALL) for pattern in read_lines(DATA / "injection_patterns.txt")]
+def _compile(pattern: str) -> re2._Regexp:
+    """RE2, not `re`: an automaton, linear in the text for any pattern (with `re`, "ignore the " repeated
+    made pattern 1 backtrack through every gap length, and "<" then spaces took 12 s)."""
+    options = re2.Options()
+    options.case_sensitive = False
+    options.dot_nl = True
+    return re2.compile(pattern, options)
+
+
+PATTERNS = [_compile(pattern) for pattern in read_lines(DATA / "injection_patterns.txt")]
 ATTACK_PROMPTS = read_lines(DATA / "attack_prompts.txt")
 # Characters that hide text from a reader or a pattern: zero-width ones and bidirectional controls.
 _INVISIBLE = dict.fromkeys([*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065),

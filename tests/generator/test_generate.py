@@ -85,6 +85,13 @@ def test_client_disconnect_aborts_the_generation(generator_url):
     assert wait_for(lambda: metric(generator_url, "ninjarag_generator_requests_admitted") == 0)
 
 
+def test_a_json_client_that_hangs_up_aborts_its_generation(generator_url):
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up after 2 s, long before 1500 tokens
+        httpx.post(f"{generator_url}/v1/generate", json={**long_request(1500), "stream": False}, timeout=2)
+    assert wait_for(lambda: metric(generator_url, "ninjarag_generator_engine_unfinished_requests") == 0, 5)
+    assert wait_for(lambda: metric(generator_url, "ninjarag_generator_requests_admitted") == 0, 5)
+
+
 def test_an_idle_engine_leaves_the_cpu_to_the_services_beside_it(generator_server):
     """vLLM's CPU executor in a worker process busy-polls for 1 s after every step (a core taken
     from the retriever and guard on a small machine); the service keeps the model in the engine

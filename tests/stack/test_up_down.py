@@ -4,8 +4,10 @@ gateway (and `ninjarag ask`), a service stopped mid-stream, then `down` leaving 
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import psutil
@@ -59,13 +61,30 @@ def test_every_service_is_ready_on_real_redis(running):
     settings, progs, reports = running
     assert sorted(line.split()[0] for line in reports) == ["gateway", "generator", "guard", "redis", "retriever"]
     assert len(process_tree(settings)) >= 6  # supervisord + redis + four services (+ vLLM's engine processes)
-    assert redis.Redis(port=settings.redis_port).ping()
+    assert redis.Redis.from_url(settings.redis_url).ping()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=settings.redis_port).ping()  # Redis has a password
     for prog in progs:
         if prog.name != "redis":
             assert httpx.get(f"{prog.url(settings.host)}/readyz").json()["ready"] is True
         assert (settings.run_path / "logs" / f"{prog.name}.log").is_file()
-    with pytest.raises(UserError, match="already running"):
-        stack.up(settings, reports.append)
+    again = []
+    stack.up(settings, again.append)  # already up: starts nothing, waits for nothing
+    assert all("ready after" in line for line in again) and not any("starting" in line for line in again)
+
+
+def test_internal_services_refuse_calls_without_the_service_token(running):
+    settings, progs, _ = running
+    by_name = {prog.name: prog for prog in progs}
+    retriever = by_name["retriever"].url(settings.host)
+    response = httpx.post(f"{retriever}/v1/search", json={"query": "opera"})
+    assert response.status_code == 401 and response.json()["type"] == "unauthorized"
+    token = {"Authorization": f"Bearer {settings.secrets.service_token}"}
+    assert httpx.post(f"{retriever}/v1/search", json={"query": "opera"}, headers=token, timeout=60).status_code == 200
+    reload = httpx.post(f"{retriever}/v1/admin/reload", json={"index": "../../etc"}, headers=token)
+    assert reload.status_code == 401  # the service token is not the admin token
+    generator = by_name["generator"].url(settings.host)
+    assert httpx.post(f"{generator}/v1/generate", json={"question": "q"}).status_code == 401
 
 
 def test_a_real_answer_is_guarded_cited_and_cached(running):
@@ -152,6 +171,44 @@ def test_a_service_stopped_mid_stream_is_one_error_event_and_the_gateway_keeps_s
         assert httpx.get(f"{settings.gateway_url}/healthz").status_code == 200
     finally:
         stack._supervisorctl(settings, "start", "generator")  # noqa: SLF001
+
+
+def program_pid(settings: StackSettings, name: str) -> int:
+    return int(stack._supervisorctl(settings, "pid", name).stdout.strip())  # noqa: SLF001
+
+
+def test_a_killed_service_comes_back_by_itself(running):
+    settings = running[0]
+    guard = next(prog for prog in running[1] if prog.name == "guard")
+    os.kill(program_pid(settings, "guard"), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while not stack._readiness(guard, settings)[0]:  # noqa: SLF001
+        assert time.monotonic() < deadline, "the guard did not come back within 60 s"
+        time.sleep(0.5)
+
+
+def test_up_starts_what_is_not_running_and_restart_restarts_one(running):
+    settings = running[0]
+    stack._supervisorctl(settings, "stop", "guard")  # noqa: SLF001
+    reports = []
+    stack.up(settings, reports.append)
+    assert "guard was not running: starting it" in reports
+    before = program_pid(settings, "guard")
+    stack.restart(settings, "guard", reports.append)
+    assert program_pid(settings, "guard") != before
+    with pytest.raises(UserError, match="no program 'nope'"):
+        stack.restart(settings, "nope", reports.append)
+
+
+def test_keys_and_revocations_survive_a_redis_restart(running):
+    settings = running[0]
+    kept, _ = keys.create(settings, "kept", 60)
+    _, revoked = keys.create(settings, "revoked", 60)
+    keys.revoke(settings, revoked.key_id)
+    stack.restart(settings, "redis", lambda line: None)
+    listed = {key.name: key for key in keys.list_keys(settings)}
+    assert listed["kept"].revoked is False and listed["revoked"].revoked is True
+    assert answer(settings, kept, "What is the capital of Italy?")[-1][0] == "done"
 
 
 def test_down_leaves_no_process_behind(running):
