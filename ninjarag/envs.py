@@ -33,8 +33,8 @@ SERVICE_ENVS = {
         ServiceEnv("retriever", "retriever,dev"),
         ServiceEnv("generator", "generator,dev", remove_after_install=("torchvision", "torchaudio", "torchcodec")),
         ServiceEnv("guard", "guard,dev"),
-        # Not a service: checkov for the deploy tests, apart because it pins older shared packages.
-        ServiceEnv("policy", "policy"),
+        # Not a service: checkov and schemathesis, apart because checkov pins older shared packages.
+        ServiceEnv("audit", "audit"),
     )
 }
 

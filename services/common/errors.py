@@ -107,6 +107,36 @@ _HTTP_STATUS_TYPES = {
 }
 
 
+def _problem_response_doc(description: str) -> dict:
+    return {"description": description,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def problem_schemas() -> dict[str, dict]:
+    """Problem and what it refers to, as OpenAPI components (PROBLEM_RESPONSES refer to them)."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"Problem": {k: v for k, v in schema.items() if k != "$defs"}, **schema.get("$defs", {})}
+
+
+# Every route can answer these (limits, authentication, load, upstream faults): documented once for
+# all of them, as problem+json, so that clients and schema-driven tools know what to expect.
+PROBLEM_RESPONSES: dict[int | str, dict] = {
+    status: _problem_response_doc(description) for status, description in {
+        401: "Missing or invalid credentials (API key or service token).",
+        403: "Not allowed here (admin routes off, unguarded answers refused).",
+        404: "Not found.",
+        408: "The request body did not arrive in time.",
+        413: "The request body is too large.",
+        422: "Invalid request: the errors name each field.",
+        429: "Rate, token or stream limit reached; see Retry-After.",
+        500: "Unexpected error; see the service log.",
+        502: "A downstream service failed.",
+        503: "Overloaded or not ready; see Retry-After.",
+        504: "A downstream service or the deadline timed out.",
+    }.items()
+}
+
+
 def problem_response(problem: Problem, retry_after_s: float | None = None) -> JSONResponse:
     headers = {}
     if retry_after_s is not None:

@@ -66,7 +66,7 @@ def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
     return {
         "model": str(settings.model_path),
         "served_model_name": [settings.model_name],
-        "dtype": settings.dtype,
+        "dtype": settings.engine_dtype,
         "max_model_len": settings.max_model_len,
         "max_num_seqs": settings.max_num_seqs,
         "max_num_batched_tokens": settings.max_num_batched_tokens or max(settings.max_model_len, 2048),

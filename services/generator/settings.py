@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.cpus import has_native_bf16
 from services.common.paths import Home
 from services.common.settings import ComputeSettings
 
@@ -25,7 +26,8 @@ class GeneratorSettings(ComputeSettings):
     remote_url: str | None = None
     remote_api_key: str | None = None
     device: Literal["cpu", "neuron", "cuda"] = "cpu"
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
+    # auto: bfloat16 where the CPU computes it natively (or on an accelerator), else float32.
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     max_model_len: int = Field(default=2048, ge=128)
     max_num_seqs: int = Field(default=16, ge=1, description="Continuous batching: sequences in one step.")
     max_num_batched_tokens: int | None = Field(default=None, ge=128)
@@ -45,6 +47,12 @@ class GeneratorSettings(ComputeSettings):
     # Neuron (inf2 / trn1) only.
     tp_degree: int = Field(default=1, ge=1)
     neuron_compiled_artifacts: Path | None = None
+
+    @property
+    def engine_dtype(self) -> str:
+        if self.dtype != "auto":
+            return self.dtype
+        return "bfloat16" if self.device != "cpu" or has_native_bf16() else "float32"
 
     @model_validator(mode="after")
     def _remote_needs_url(self) -> GeneratorSettings:

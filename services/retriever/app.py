@@ -69,9 +69,10 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
     reload_lock = asyncio.Lock()
 
     def open_index(index_dir: Path):  # noqa: ANN202 - RetrieverIndex, imported lazily (torch, colbert)
+        from services.retriever.encoding import resolve_precision
         from services.retriever.index import RetrieverIndex, SearchTuning
 
-        index = RetrieverIndex(index_dir, settings.checkpoint_path, settings.precision,
+        index = RetrieverIndex(index_dir, settings.checkpoint_path, resolve_precision(settings.precision),
                                SearchTuning(hybrid_candidates=settings.hybrid_candidates))
         return index, index.load()
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from services.common.corpus import CorpusFormatError, iter_passages
 from services.common.files import sha256_of
-from services.retriever.encoding import EncodingStyle, Precision, configure_checkpoint, passage_text
+from services.retriever.encoding import EncodingStyle, Precision, configure_checkpoint, passage_text, resolve_precision
 from services.retriever.manifest import IndexManifest
 
 PLAID_DIR = "plaid"
@@ -39,7 +39,7 @@ COLLECTION_FILE = "collection.tsv"
 class BuildOptions:
     checkpoint: Path
     encoding: EncodingStyle = "plain"
-    precision: Precision = "bf16"
+    precision: Precision = "fp32"
     nbits: int = 2
     doc_maxlen: int = 256
     query_maxlen: int = 64
@@ -178,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--encoding", choices=["plain", "colbert"], default="plain")
     parser.add_argument("--nbits", type=int, choices=[1, 2, 4], default=2)
-    parser.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                        help="auto: bf16 where the CPU computes it natively, else fp32")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no checkpoint at {args.checkpoint} (expected a model folder with config.json)", file=sys.stderr)
         return 2
     try:
-        manifest = build_index(args.corpus, args.out, BuildOptions(args.checkpoint, args.encoding, args.precision, args.nbits))
+        options = BuildOptions(args.checkpoint, args.encoding, resolve_precision(args.precision), args.nbits)
+        manifest = build_index(args.corpus, args.out, options)
     except (CorpusFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -22,7 +22,8 @@ class RetrieverSettings(ComputeSettings):
     # Production: a trained colbertv2.0 folder. Locally: MiniLM in the same layout.
     checkpoint_path: Path = Field(default_factory=lambda: Home.from_env().colbert_checkpoint)
     torch_extensions_dir: Path = Field(default_factory=lambda: Home.from_env().torch_extensions)
-    precision: Literal["bf16", "fp32"] = "bf16"
+    # Query encoding; auto = bf16 where the CPU has native bf16, else fp32 (see encoding.resolve_precision).
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
     # Concurrent requests are encoded together: up to max_batch queries, waiting at most batch_wait_ms.
     max_batch: int = Field(default=16, ge=1, le=256)
     batch_wait_ms: float = Field(default=2.0, ge=0, le=100)

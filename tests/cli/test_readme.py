@@ -20,8 +20,10 @@ SHARED_FIELDS = set(ComputeSettings.model_fields)
 def test_every_setting_has_a_row_in_the_configuration_table(settings):
     prefix = settings.model_config["env_prefix"]
     missing = []
-    for name in settings.model_fields:
-        row = f"`<SERVICE>_{name.upper()}`" if name in SHARED_FIELDS else f"`{prefix}{name.upper()}`"
+    for name, field in settings.model_fields.items():
+        aliases = getattr(field.validation_alias, "choices", [])
+        row = (f"`{aliases[0]}`" if aliases else f"`<SERVICE>_{name.upper()}`" if name in SHARED_FIELDS
+               else f"`{prefix}{name.upper()}`")
         if f"| {row} |" not in README:
             missing.append(row)
     assert missing == []

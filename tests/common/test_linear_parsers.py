@@ -15,7 +15,8 @@ PATTERN_BUDGET_S = 0.050
 
 
 def _scan_all(pattern: re.Pattern):  # noqa: ANN202
-    return lambda text: sum(1 for _ in pattern.finditer(text))
+    """Every match in the text (findall: the engine's time, not a Python loop's per match)."""
+    return pattern.findall
 
 
 @pytest.mark.parametrize("name", ["_END", "_CITATION", "_NUMBER_SEPARATOR", "_NON_SPACE"])
@@ -41,10 +42,11 @@ def _streamed(text: str) -> list[str]:
 @pytest.mark.parametrize("split", [sentences.split_sentences, _streamed], ids=["one-shot", "streamed"])
 def test_sentence_splitter_is_linear_in_the_answer_length(split):
     half = [text[: ADVERSARIAL_LENGTH // 2] for text in TEXTS]
-    worst_half, _ = worst_time_s(split, half, repeats=2)
-    worst_full, text = worst_time_s(split, TEXTS, repeats=2)
-    # Twice the text, about twice the time (quadratic would be 4x); and a sane absolute bound.
-    assert worst_full < 3.0 * worst_half + 0.01, f"{worst_half:.3f} s -> {worst_full:.3f} s on {text!r}..."
+    worst_half, _ = worst_time_s(split, half, repeats=3)
+    worst_full, text = worst_time_s(split, TEXTS, repeats=3)
+    # Twice the text, about twice the time (quadratic would be 4x, and the old splitter took minutes);
+    # the slack absorbs a busy machine's noise. And a sane absolute bound.
+    assert worst_full < 3.0 * worst_half + 0.03, f"{worst_half:.3f} s -> {worst_full:.3f} s on {text!r}..."
     assert worst_full < 1.0, f"{worst_full:.3f} s on {text!r}..."
 
 

@@ -154,7 +154,7 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_justified(overlay, tmp_
     rendered = tmp_path / f"{overlay}.yaml"
     objects = render(overlay)
     rendered.write_text(yaml.safe_dump_all(objects))
-    checkov = Home.from_env().venv("policy") / "bin" / "checkov"
+    checkov = Home.from_env().venv("audit") / "bin" / "checkov"
     result = subprocess.run([str(checkov), "-f", str(rendered), "--framework", "kubernetes", "--output", "json",
                              "--skip-download", "--quiet"], capture_output=True, text=True, check=False, timeout=300)
     report = json.loads(result.stdout)

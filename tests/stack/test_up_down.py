@@ -173,6 +173,19 @@ def test_a_service_stopped_mid_stream_is_one_error_event_and_the_gateway_keeps_s
         stack._supervisorctl(settings, "start", "generator")  # noqa: SLF001
 
 
+def test_the_short_fault_suite_loses_nothing(running):
+    """bench/faults.py's short variant: 8 streamed answers while the guard is killed. Each ends with one
+    terminal event or a clean HTTP error, within the deadline, and the stack answers again within 60 s."""
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    from faults import kill, run_suite  # noqa: PLC0415 - bench/ is not a package
+
+    report = asyncio.run(run_suite(running[0], [("kill guard", kill("guard"))], streams=8, max_tokens=16))
+    row = report["faults"][0]
+    assert row["not_clean"] == 0 and row["one_terminal_event_or_clean_http_error"] == 8, row
+    assert row["keys_lost"] == 0 and row["recovery_s"] is not None and row["recovery_s"] <= 60, row
+    assert row["max_latency_s"] <= 180 + 5, row
+
+
 def program_pid(settings: StackSettings, name: str) -> int:
     return int(stack._supervisorctl(settings, "pid", name).stdout.strip())  # noqa: SLF001
 

@@ -1,0 +1,98 @@
+"""Fuzz every service of the running local stack from its own OpenAPI schema with schemathesis:
+generated valid and invalid requests (examples, coverage and fuzzing phases), every check
+schemathesis has (no 5xx, responses that match the schema, invalid data rejected, ...). Prints a
+summary per service and writes it as JSON. Loopback only, bounded in examples and time.
+
+    bin/ninjarag up
+    .ninjarag/venvs/cli/bin/python bench/fuzz.py [--max-examples 25] [--out bench/results/fuzz.json]
+
+The gateway is called with a key of its own (a generous rate), the internal services with the
+stack's service token; /v1/generate is fuzzed with small `max_tokens` so that a run stays short.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ninjarag import keys
+from ninjarag.settings import StackSettings
+from report import emit
+from services.common.paths import Home
+
+# Checks that do not apply to this stack, and why:
+# - ignored_auth: health and metrics are open on purpose (probes, Prometheus).
+# - positive_data_acceptance: a valid request may still be refused on purpose (429 quotas, 503 overload,
+#   422 for a prompt longer than the model takes): the service's limits, not a schema violation.
+EXCLUDED_CHECKS = "ignored_auth,positive_data_acceptance"
+
+
+def services(settings: StackSettings) -> dict[str, int]:
+    return {"gateway": settings.gateway_port, "retriever": settings.retriever_port,
+            "generator": settings.generator_port, "guard": settings.guard_port}
+
+
+def fuzz_one(name: str, base_url: str, token: str, max_examples: int, max_time_s: int, report_dir: Path) -> dict:
+    schemathesis = Home.from_env().venv("audit") / "bin" / "schemathesis"
+    command = [str(schemathesis), "run", f"{base_url}/openapi.json", "--checks", "all",
+               "--exclude-checks", EXCLUDED_CHECKS, "--header", f"Authorization: Bearer {token}",
+               "--max-examples", str(max_examples), "--max-time", str(max_time_s), "--workers", "2",
+               "--request-timeout", "120", "--report", "junit", "--report-dir", str(report_dir / name),
+               "--phases", "examples,coverage,fuzzing", "--suppress-health-check", "all", "--no-color"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=max_time_s + 600)
+    (report_dir / f"{name}.log").write_text(result.stdout + result.stderr)
+    return summarise(name, result.stdout, next((report_dir / name).glob("*.xml"), None), result.returncode)
+
+
+def summarise(name: str, output: str, junit: Path | None, returncode: int) -> dict:
+    operations, failures = 0, {}
+    if junit is not None:
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            operations += 1
+            for failure in [*case.iter("failure"), *case.iter("error")]:
+                failures[case.get("name", "?")] = (failure.get("message") or failure.text or "")[:300]
+    server_errors = output.count("Server error")
+    return {"service": name, "operations": operations, "failed_operations": len(failures),
+            "server_errors": server_errors, "exit_code": returncode, "failures": failures,
+            "summary_line": next((line.strip() for line in reversed(output.splitlines()) if "passed" in line
+                                  or "failed" in line), "")}
+
+
+def table(report: dict) -> str:
+    lines = ["| service | operations | failed operations | server errors (5xx) | schemathesis |", "|---|---|---|---|---|"]
+    for row in report["services"]:
+        lines.append(f"| {row['service']} | {row['operations']} | {row['failed_operations']} | {row['server_errors']} | "
+                     f"{row['summary_line']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--max-time-s", type=int, default=300, help="Per service.")
+    parser.add_argument("--only", action="append", help="Fuzz only these services.")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "fuzz.json")
+    args = parser.parse_args()
+    settings = StackSettings()
+    api_key = keys.create(settings, "fuzz", 100_000)[0]
+    tokens = {"gateway": api_key}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ninjarag-fuzz-") as folder:
+        for name, port in services(settings).items():
+            if args.only and name not in args.only:
+                continue
+            token = tokens.get(name, settings.secrets.service_token)
+            rows.append(fuzz_one(name, f"http://{settings.host}:{port}", token, args.max_examples, args.max_time_s,
+                                 Path(folder)))
+    report = {"max_examples": args.max_examples, "excluded_checks": EXCLUDED_CHECKS.split(","), "services": rows}
+    emit(report, table(report), args.out)
+    print(json.dumps({"server_errors": sum(r["server_errors"] for r in rows),
+                      "failed_operations": sum(r["failed_operations"] for r in rows)}))
+
+
+if __name__ == "__main__":
+    main()
