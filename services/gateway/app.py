@@ -73,11 +73,16 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         await gatekeeper.rate_limit(key)
         return key
 
-    async def collect(request: AnswerRequest, admission: Admission, read_cache: bool = True) -> list[AnswerEvent]:
-        try:
+    async def collect(http_request: Request, request: AnswerRequest, admission: Admission,
+                      read_cache: bool = True) -> list[AnswerEvent]:
+        """The whole answer for a JSON response; cancelled (the generation aborted) if the client hangs up."""
+        async def events() -> list[AnswerEvent]:
             return [admission.observe(event) async for event in pipeline.run(request, read_cache)]
+
+        try:
+            return await unless_disconnected(http_request, events())
         finally:
-            await admission.finish()
+            await admission.finish()  # here, not in events(): a task cancelled before it starts runs no finally
 
     def event_stream(request: AnswerRequest, admission: Admission, render, read_cache: bool = True  # noqa: ANN001
                      ) -> ClosingEventSourceResponse:
@@ -101,7 +106,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         if body.stream:
             return event_stream(body, admission, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
                                 read_cache)
-        events = await unless_disconnected(request, collect(body, admission, read_cache))
+        events = await collect(request, body, admission, read_cache)
         if isinstance(events[-1], ErrorEvent):
             raise error_for(events[-1].type, events[-1].message)
         by_kind = {type(e): e for e in events}
@@ -142,7 +147,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
                 return []
 
             return event_stream(request, admission, render)
-        events = await unless_disconnected(http_request, collect(request, admission))
+        events = await collect(http_request, request, admission)
         if isinstance(events[-1], ErrorEvent):
             raise error_for(events[-1].type, events[-1].message)
         sentences = [e for e in events if isinstance(e, SentenceEvent)]
