@@ -170,7 +170,7 @@ def test_a_service_stopped_mid_stream_is_one_error_event_and_the_gateway_keeps_s
         assert events[-1][1]["type"] == "upstream_error"
         assert httpx.get(f"{settings.gateway_url}/healthz").status_code == 200
     finally:
-        stack._supervisorctl(settings, "start", "generator")  # noqa: SLF001
+        stack.up(settings, lambda line: None)  # starts the generator again and waits until it is ready
 
 
 def test_the_short_fault_suite_loses_nothing(running):
