@@ -38,7 +38,8 @@ class ServiceSettings(BaseSettings):
     # Service-to-service credential: the retriever, generator and guard require it on every route but
     # health and metrics; the gateway sends it. Unset only in development (then nothing is required).
     service_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices(SERVICE_TOKEN_ENV))
-    # Request limits, enforced before a body is parsed.
+    # Request limits, enforced before a body is parsed. The gateway's public API takes small bodies;
+    # the internal services take passages (up to 100 of 20,000 characters): they raise the default.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_json_depth: int = Field(default=16, ge=2, le=256)
     body_timeout_s: float = Field(default=10.0, gt=0, description="A body that takes longer to arrive gets 408.")
@@ -63,8 +64,13 @@ class ServiceSettings(BaseSettings):
         return secret_problems(SERVICE_TOKEN_ENV, self.service_token)
 
 
+PASSAGES_BODY_BYTES = 4 * 1024 * 1024  # 100 passages of 20,000 characters, UTF-8, with room to spare
+
+
 class ComputeSettings(ServiceSettings):
-    """Settings of a service that runs torch or vLLM on the CPU."""
+    """Settings of a service that runs torch or vLLM on the CPU (the internal services, which take passages)."""
+
+    max_body_bytes: int = Field(default=PASSAGES_BODY_BYTES, ge=1024, le=64 * 1024 * 1024)
 
     cpu_threads: int = Field(default_factory=default_cpu_threads, ge=1)
 

@@ -65,7 +65,8 @@ def test_invalid_utf8_and_oversized_bodies_are_4xx(client):
                            headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["type"] == "bad_request"
     assert "parsing the body" in response.json()["detail"]
-    oversized = client.post("/v1/guard/input", json={"question": "x" * 100_001})
+    assert client.post("/v1/guard/input", json={"question": "x" * 100_001}).status_code == 422
+    oversized = client.post("/v1/guard/input", json={"question": "x" * 5_000_000})
     assert oversized.status_code == 413 and oversized.json()["type"] == "payload_too_large"
 
 
