@@ -11,7 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.contracts.health import Health, Readiness
@@ -173,8 +174,9 @@ def build_service_app(
         report = request.app.state.readiness.report(service)
         return JSONResponse(report.model_dump(), status_code=200 if report.ready else 503)
 
-    @app.get("/metrics", tags=["ops"])
-    async def metrics():  # noqa: ANN202 - plain text exposition format
+    @app.get("/metrics", tags=["ops"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+    async def metrics() -> Response:
         return metrics_response()
 
     return app

@@ -122,6 +122,7 @@ def problem_schemas() -> dict[str, dict]:
 # all of them, as problem+json, so that clients and schema-driven tools know what to expect.
 PROBLEM_RESPONSES: dict[int | str, dict] = {
     status: _problem_response_doc(description) for status, description in {
+        400: "The body is not well-formed JSON.",
         401: "Missing or invalid credentials (API key or service token).",
         403: "Not allowed here (admin routes off, unguarded answers refused).",
         404: "Not found.",
@@ -137,8 +138,9 @@ PROBLEM_RESPONSES: dict[int | str, dict] = {
 }
 
 
-def problem_response(problem: Problem, retry_after_s: float | None = None) -> JSONResponse:
-    headers = {}
+def problem_response(problem: Problem, retry_after_s: float | None = None,
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
     if retry_after_s is not None:
         headers["Retry-After"] = str(max(1, round(retry_after_s)))
     return JSONResponse(
@@ -183,7 +185,7 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             request_id=current_request_id(),
         )
-        return problem_response(problem)
+        return problem_response(problem, headers=exc.headers)  # e.g. Allow on a 405
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -138,3 +138,23 @@ def test_generate_request_bounds():
         GenerateRequest(question="q", temperature=3.0)
     with pytest.raises(ValidationError):
         GenerateRequest(question="q", packing="fastest")
+
+
+@pytest.mark.parametrize("body", [
+    {"query": "q", "k": True},  # a boolean is not a number
+    {"query": "q", "k": "5"},  # nor is a string of digits
+    {"query": 5},
+])
+def test_request_contracts_take_json_types_as_declared(body):
+    from services.common.contracts.search import SearchRequest
+
+    with pytest.raises(ValueError):
+        SearchRequest.model_validate(body)
+
+
+def test_a_passage_score_must_be_a_number():
+    from services.common.contracts.search import Passage
+
+    with pytest.raises(ValueError):
+        Passage.model_validate({"id": "0", "title": "", "text": "0", "score": False})
+    assert Passage.model_validate({"id": "0", "title": "", "text": "0", "score": 2}).score == 2.0

@@ -26,7 +26,7 @@ def _not_blank(value: str) -> str:
 class Contract(BaseModel):
     """Strict about unknown fields, so a misspelt field is an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False, strict=True)
 
 
 MAX_QUESTION_CHARS = 2000
