@@ -7,7 +7,7 @@ summary per service and writes it as JSON. Loopback only, bounded in examples an
     .ninjarag/venvs/cli/bin/python bench/fuzz.py [--max-examples 25] [--out bench/results/fuzz.json]
 
 The gateway is called with a key of its own (a generous rate), the internal services with the
-stack's service token; /v1/generate is fuzzed with small `max_tokens` so that a run stays short.
+stack's service token, the retriever's admin routes with its admin token.
 """
 
 from __future__ import annotations
@@ -31,18 +31,30 @@ from services.common.paths import Home
 EXCLUDED_CHECKS = "ignored_auth,positive_data_acceptance"
 
 
-def services(settings: StackSettings) -> dict[str, int]:
-    return {"gateway": settings.gateway_port, "retriever": settings.retriever_port,
-            "generator": settings.generator_port, "guard": settings.guard_port}
+ADMIN_PATHS = "^/v1/admin/"
+CONFIG = Path(__file__).parent / "schemathesis.toml"
 
 
-def fuzz_one(name: str, base_url: str, token: str, max_examples: int, max_time_s: int, report_dir: Path) -> dict:
+def passes(settings: StackSettings, api_key: str) -> list[tuple[str, int, str, list[str]]]:
+    """(name, port, bearer token, path filter): the admin routes take the admin token, the others the
+    service token (or the API key, for the gateway), so each pass is authorised for what it fuzzes."""
+    secrets = settings.secrets
+    return [("gateway", settings.gateway_port, api_key, []),
+            ("retriever", settings.retriever_port, secrets.service_token, ["--exclude-path-regex", ADMIN_PATHS]),
+            ("retriever admin", settings.retriever_port, secrets.admin_token, ["--include-path-regex", ADMIN_PATHS]),
+            ("generator", settings.generator_port, secrets.service_token, []),
+            ("guard", settings.guard_port, secrets.service_token, [])]
+
+
+def fuzz_one(name: str, base_url: str, token: str, path_filter: list[str], max_examples: int, max_time_s: int,
+             report_dir: Path) -> dict:
     schemathesis = Home.from_env().venv("audit") / "bin" / "schemathesis"
-    command = [str(schemathesis), "run", f"{base_url}/openapi.json", "--checks", "all",
+    command = [str(schemathesis), "--config-file", str(CONFIG), "run", f"{base_url}/openapi.json", "--checks", "all",
+               *path_filter,
                "--exclude-checks", EXCLUDED_CHECKS, "--header", f"Authorization: Bearer {token}",
                "--max-examples", str(max_examples), "--max-time", str(max_time_s), "--workers", "2",
                "--request-timeout", "120", "--report", "junit", "--report-dir", str(report_dir / name),
-               "--phases", "examples,coverage,fuzzing", "--suppress-health-check", "all", "--no-color"]
+               "--phases", "examples,coverage,fuzzing", "--suppress-health-check", "all", "--no-color", "--seed", "0"]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=max_time_s + 600)
     (report_dir / f"{name}.log").write_text(result.stdout + result.stderr)
     return summarise(name, result.stdout, next((report_dir / name).glob("*.xml"), None), result.returncode)
@@ -74,20 +86,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--max-time-s", type=int, default=300, help="Per service.")
-    parser.add_argument("--only", action="append", help="Fuzz only these services.")
+    parser.add_argument("--only", action="append", help="Fuzz only these passes (gateway, retriever, ...).")
+    parser.add_argument("--logs", type=Path, default=None, help="Keep schemathesis' output and JUnit reports here.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "fuzz.json")
     args = parser.parse_args()
     settings = StackSettings()
     api_key = keys.create(settings, "fuzz", 100_000)[0]
-    tokens = {"gateway": api_key}
     rows = []
     with tempfile.TemporaryDirectory(prefix="ninjarag-fuzz-") as folder:
-        for name, port in services(settings).items():
+        logs = args.logs or Path(folder)
+        logs.mkdir(parents=True, exist_ok=True)
+        for name, port, token, path_filter in passes(settings, api_key):
             if args.only and name not in args.only:
                 continue
-            token = tokens.get(name, settings.secrets.service_token)
-            rows.append(fuzz_one(name, f"http://{settings.host}:{port}", token, args.max_examples, args.max_time_s,
-                                 Path(folder)))
+            rows.append(fuzz_one(name, f"http://{settings.host}:{port}", token, path_filter, args.max_examples,
+                                 args.max_time_s, logs))
     report = {"max_examples": args.max_examples, "excluded_checks": EXCLUDED_CHECKS.split(","), "services": rows}
     emit(report, table(report), args.out)
     print(json.dumps({"server_errors": sum(r["server_errors"] for r in rows),
