@@ -181,13 +181,14 @@ def faults(freeze_s: float) -> list[tuple[str, Fault]]:
 
 
 async def run_suite(settings: StackSettings, selected: list[tuple[str, Fault]], streams: int, max_tokens: int) -> dict:
-    api_keys = make_keys(settings, max(1, streams // 4))  # 4 streams per key: the per-key limit
-    probe_key = keys.create(settings, "faults-probe", 600)[0]
+    # The key commands run their own event loop: in a thread, beside this one.
+    api_keys = await asyncio.to_thread(make_keys, settings, max(1, streams // 4))  # 4 streams a key: the limit
+    probe_key = (await asyncio.to_thread(keys.create, settings, "faults-probe", 600))[0]
     rows = []
     for name, inject in selected:
-        before_keys = key_state(settings)
+        before_keys = await asyncio.to_thread(key_state, settings)
         row = await run_fault(settings, name, inject, api_keys, probe_key, streams, max_tokens)
-        after_keys = key_state(settings)
+        after_keys = await asyncio.to_thread(key_state, settings)
         row["keys_lost"] = sum(key_id not in after_keys or after_keys[key_id] != revoked
                                for key_id, revoked in before_keys.items())
         rows.append(row)

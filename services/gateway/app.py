@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from fastapi import Depends, FastAPI, Request
 
 from services.common.app import ReadinessState, build_service_app
@@ -37,7 +39,11 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) -> FastAPI:
     readiness = ReadinessState("redis")
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    # Retried on a fresh connection: after a Redis restart the pooled ones are dead, and the first
+    # request must not fail for that.
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
+                                  retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                                  retry_on_error=[redis.ConnectionError, redis.TimeoutError])
     gatekeeper = Gatekeeper(settings, client)
     token = settings.service_token.get_secret_value() if settings.service_token else None
     upstreams = upstreams or Upstreams(
