@@ -77,8 +77,11 @@ def programs(settings: StackSettings) -> list[Program]:
             env |= {
                 "GATEWAY_REDIS_URL": settings.redis_url,
                 "GATEWAY_API_KEY_PEPPER": secrets.api_key_pepper,
-                # A loopback stack for development: `ninjarag eval` may compare guarded and unguarded answers.
+                # A loopback stack for development: `ninjarag eval` may compare guarded and unguarded answers,
+                # and one key (the demo key evaluations and benchmarks use) may spend the machine's whole
+                # token throughput.
                 "GATEWAY_ALLOW_UNGUARDED": os.environ.get("GATEWAY_ALLOW_UNGUARDED", "true"),
+                "GATEWAY_TOKENS_PER_MINUTE_PER_KEY": os.environ.get("GATEWAY_TOKENS_PER_MINUTE_PER_KEY", "1000000"),
                 **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
             }
         result.append(Program(name, port, f"{envs.python_of(home, name)} -m services.{name}", env))

@@ -51,7 +51,9 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
                                 token=token),
         generator=ServiceClient("gateway", "generator", settings.generator_url, timeout_s=settings.generate_timeout_s,
                                 token=token),
-        guard=ServiceClient("gateway", "guard", settings.guard_url, timeout_s=settings.guard_timeout_s, token=token),
+        # Each guard call is bounded by its own stage limit; the client allows the longest of them.
+        guard=ServiceClient("gateway", "guard", settings.guard_url,
+                            timeout_s=max(settings.guard_timeout_s, settings.screen_timeout_s), token=token),
     )
     pipeline = AnswerPipeline(settings, upstreams, AnswerCache(client, settings.cache_ttl_s),
                               Versions(upstreams.retriever, upstreams.generator, timeout_s=settings.versions_timeout_s))

@@ -207,7 +207,7 @@ class AnswerPipeline:
             return []
         screened: PassageScreenResult = await run.stage("screen", self.up.guard.post_json(
             "/v1/guard/passages", PassageScreenRequest(passages=passages), PassageScreenResult, idempotent=True),
-            self.settings.guard_timeout_s)
+            self.settings.screen_timeout_s)
         flagged = {item.id for item in screened.flagged}
         if flagged:
             log.warning("dropped %d passages that carry instructions: %s", len(flagged), sorted(flagged))

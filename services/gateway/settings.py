@@ -40,6 +40,9 @@ class GatewaySettings(ServiceSettings):
     allow_unguarded: bool = False
     # Deadlines, seconds: per stage and for the whole request.
     guard_timeout_s: float = Field(default=5.0, gt=0)
+    # Screening embeds every sentence of passages not seen before: seconds on a small busy CPU (4 cold
+    # answers at once took over 5 s on 2 AVX2 cores), so it has a budget of its own.
+    screen_timeout_s: float = Field(default=20.0, gt=0)
     search_timeout_s: float = Field(default=10.0, gt=0)
     generate_timeout_s: float = Field(default=120.0, gt=0)
     request_deadline_s: float = Field(default=180.0, gt=0)

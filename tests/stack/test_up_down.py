@@ -126,7 +126,7 @@ def test_eval_end_to_end_on_five_questions_and_resumes(running, tmp_path):
                "--out", str(tmp_path), "--max-tokens", "32"]
     result = subprocess.run(command, capture_output=True, text=True, env=stack_env(settings), timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "asked 10, resumed 0" in result.stdout and "| hybrid+guard | 5 |" in result.stdout
+    assert "asked 10, resumed 0" in result.stdout and "| hybrid+guard | 5 |" in result.stdout, result.stdout
     results = json.loads((tmp_path / "results.json").read_text())
     records = results["records"]
     assert [(r["system"], r["error_type"]) for r in records] == [("closed-book", None)] * 5 + [("hybrid+guard", None)] * 5
