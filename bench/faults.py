@@ -89,23 +89,19 @@ async def answers_until_healthy(settings: StackSettings, key: str, limit_s: floa
     return None
 
 
-def pid_of(settings: StackSettings, program: str) -> int:
-    return int(stack._supervisorctl(settings, "pid", program).stdout.strip())  # noqa: SLF001
-
-
 Fault = Callable[[StackSettings], Awaitable[dict | None]]
 
 
 def kill(program: str) -> Fault:
     async def inject(settings: StackSettings) -> None:
-        os.kill(pid_of(settings, program), signal.SIGKILL)  # supervisord restarts it (autorestart)
+        os.kill(stack.program_pid(settings, program), signal.SIGKILL)  # supervisord restarts it (autorestart)
 
     return inject
 
 
 def freeze(program: str, seconds: float) -> Fault:
     async def inject(settings: StackSettings) -> None:
-        pid = pid_of(settings, program)
+        pid = stack.program_pid(settings, program)
         os.kill(pid, signal.SIGSTOP)
         await asyncio.sleep(seconds)
         os.kill(pid, signal.SIGCONT)

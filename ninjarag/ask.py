@@ -10,11 +10,12 @@ from httpx_sse import connect_sse
 
 from ninjarag.errors import UserError
 from services.common.contracts.answer import AnswerRequest
+from services.common.http import bearer
 
 
 def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: Callable[[str], None]) -> None:
     request = AnswerRequest(question=question, top_k=top_k, stream=True)
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    headers = bearer(api_key)
     try:
         with httpx.Client(base_url=gateway_url, timeout=httpx.Timeout(300, connect=5)) as client:
             with connect_sse(client, "POST", "/v1/answer", json=request.model_dump(), headers=headers) as source:

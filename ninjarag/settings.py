@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
@@ -40,8 +41,9 @@ class StackSettings(BaseSettings):
     def gateway_url(self) -> str:
         return f"http://{self.host}:{self.gateway_port}"
 
-    @property
+    @cached_property
     def secrets(self) -> StackSecrets:
+        """Read (or made) once per settings object: the stack and its callers use it often."""
         return StackSecrets.load_or_create(self.run_path)
 
     @property

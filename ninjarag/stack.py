@@ -165,6 +165,11 @@ def program_states(settings: StackSettings) -> dict[str, str]:
     return states
 
 
+def program_pid(settings: StackSettings, name: str) -> int:
+    """The process id supervisord runs a program under (the fault suite and tests signal it)."""
+    return int(_supervisorctl(settings, "pid", name).stdout.strip())
+
+
 def _readiness(prog: Program, settings: StackSettings) -> tuple[bool, str | None]:
     """(ready, failure): a failed readiness check will not heal by waiting, so `up` stops at once."""
     try:

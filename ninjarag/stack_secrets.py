@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 # Field -> the environment variable that overrides it (the one the services read).
@@ -39,6 +39,3 @@ class StackSecrets:
             path.touch(mode=0o600)
             path.write_text(json.dumps(values, indent=2) + "\n")
         return cls(**{field: os.environ.get(variable) or values[field] for field, variable in _ENVIRONMENT.items()})
-
-    def environment(self) -> dict[str, str]:
-        return {_ENVIRONMENT[field]: value for field, value in asdict(self).items()}

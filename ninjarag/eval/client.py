@@ -11,6 +11,7 @@ import httpx
 from httpx_sse import EventSource
 
 from services.common.contracts.answer import AnswerRequest
+from services.common.http import bearer
 
 
 @dataclass
@@ -37,7 +38,7 @@ async def ask_gateway(client: httpx.AsyncClient, request: AnswerRequest, api_key
     """Never raises for what the service answers: HTTP errors and error events land in `error_type`.
     `fresh` sends `Cache-Control: no-cache` so every question is really answered."""
     # Not httpx_sse.aconnect_sse: it overwrites Cache-Control with its own `no-store`.
-    headers = {"Accept": "text/event-stream"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {})
+    headers = {"Accept": "text/event-stream"} | bearer(api_key)
     if fresh:
         headers["Cache-Control"] = "no-cache"
     answer = GatewayAnswer()

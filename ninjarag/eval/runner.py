@@ -24,6 +24,7 @@ from ninjarag.eval.systems import System, select_systems
 from services.common.contracts.answer import AnswerRequest
 from services.common.contracts.guard import SupportPair, SupportRequest, SupportResult
 from services.common.contracts.search import Passage
+from services.common.http import bearer
 
 
 @dataclass
@@ -52,10 +53,6 @@ class EvalOutcome:
     resumed: int
 
 
-def _bearer(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
 def run_eval(config: EvalConfig) -> EvalOutcome:
     return asyncio.run(_run(config))
 
@@ -71,7 +68,7 @@ async def _run(config: EvalConfig) -> EvalOutcome:
     todo = [(q, s) for q in questions for s in systems if (s.name, q.id) not in latest or latest[(s.name, q.id)].error_type]
     async with httpx.AsyncClient(base_url=config.gateway_url, timeout=httpx.Timeout(300, connect=5)) as gateway, \
             httpx.AsyncClient(base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5),
-                              headers=_bearer(config.service_token)) as guard:
+                              headers=bearer(config.service_token)) as guard:
         await _check_reachable(gateway, "gateway", "start the stack with `ninjarag up`")
         await _check_reachable(guard, "guard", "citation scores need the guard; start the stack with `ninjarag up`")
         progress = tqdm(total=len(todo), unit="answer", desc="eval", dynamic_ncols=True)

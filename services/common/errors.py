@@ -47,7 +47,7 @@ class InvalidRequest(NinjaragError):
 
 
 class Unauthorized(NinjaragError):
-    type, title, status = "unauthorized", "Missing or invalid API key", 401
+    type, title, status = "unauthorized", "Missing or invalid credentials", 401
 
 
 class Forbidden(NinjaragError):
@@ -56,6 +56,14 @@ class Forbidden(NinjaragError):
 
 class NotFound(NinjaragError):
     type, title, status = "not_found", "Not found", 404
+
+
+class RequestTimeout(NinjaragError):
+    type, title, status = "request_timeout", "The request body did not arrive in time", 408
+
+
+class PayloadTooLarge(NinjaragError):
+    type, title, status = "payload_too_large", "The request body is too large", 413
 
 
 class RateLimited(NinjaragError):
@@ -82,8 +90,8 @@ class DeadlineExceeded(NinjaragError):
     type, title, status = "deadline_exceeded", "No answer within the deadline", 504
 
 
-_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, RateLimited, Overloaded, NotReady,
-                                      UpstreamError, UpstreamTimeout, DeadlineExceeded)}
+_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, RequestTimeout, PayloadTooLarge,
+                                      RateLimited, Overloaded, NotReady, UpstreamError, UpstreamTimeout, DeadlineExceeded)}
 
 
 def error_for(error_type: str, detail: str) -> NinjaragError:
@@ -151,11 +159,9 @@ def problem_response(problem: Problem, retry_after_s: float | None = None,
     )
 
 
-async def send_problem(scope: Scope, receive: Receive, send: Send, status: int, error_type: str, detail: str) -> None:
-    """A problem+json answer from ASGI middleware, before any route ran."""
-    problem = Problem(type=error_type, title=detail.split(";")[0].split(":")[0], status=status, detail=detail,
-                      instance=scope["path"], request_id=current_request_id())
-    await problem_response(problem)(scope, receive, send)
+async def send_problem(scope: Scope, receive: Receive, send: Send, error: NinjaragError) -> None:
+    """A typed error answered from ASGI middleware, before any route ran."""
+    await problem_response(error.to_problem(scope["path"]), error.retry_after_s)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -26,6 +26,11 @@ ResponseT = TypeVar("ResponseT", bound=BaseModel)
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 
 
+def bearer(token: str | None) -> dict[str, str]:
+    """The Authorization header for a bearer token (an API key, the service token), or none."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class _RetryableStatus(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
@@ -51,7 +56,7 @@ class ServiceClient:
         self.caller = caller
         self.upstream = upstream
         self.attempts = attempts
-        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
+        self._auth = bearer(token)
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),

@@ -8,10 +8,11 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.errors import InvalidRequest, send_problem
+from services.common.errors import InvalidRequest, PayloadTooLarge, RequestTimeout, send_problem
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_BRACKETS = b"[]{}\""
+# Everything but brackets and quotes: what json_depth need not look at.
+_NOT_STRUCTURE = bytes(set(range(256)) - set(b"[]{}\""))
 _ESCAPED_QUOTE_OR_BACKSLASH = (b"\\\\", b"\\\"")
 
 
@@ -21,7 +22,7 @@ def json_depth(body: bytes) -> int:
         body = body.replace(escape, b"")
     deepest = depth = 0
     in_string = False
-    for byte in body.translate(None, bytes(set(range(256)) - set(_BRACKETS))):
+    for byte in body.translate(None, _NOT_STRUCTURE):
         if byte == 0x22:  # "
             in_string = not in_string
         elif in_string:
@@ -48,20 +49,20 @@ class RequestLimitsMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await send_problem(scope, receive, send, 413, "payload_too_large", self._too_large())
+            await send_problem(scope, receive, send, self._too_large())
             return
         try:
             body = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
         except TimeoutError:
-            await send_problem(scope, receive, send, 408, "request_timeout",
-                               f"the request body did not arrive within {self.body_timeout_s:g} s")
+            await send_problem(scope, receive, send, RequestTimeout(
+                f"the request body did not arrive within {self.body_timeout_s:g} s"))
             return
         except _TooLarge:
-            await send_problem(scope, receive, send, 413, "payload_too_large", self._too_large())
+            await send_problem(scope, receive, send, self._too_large())
             return
         if b"json" in headers.get(b"content-type", b"") and json_depth(body) > self.max_json_depth:
-            await send_problem(scope, receive, send, InvalidRequest.status, InvalidRequest.type,
-                               f"the JSON body nests deeper than {self.max_json_depth} levels; flatten it")
+            await send_problem(scope, receive, send, InvalidRequest(
+                f"the JSON body nests deeper than {self.max_json_depth} levels; flatten it"))
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -79,8 +80,8 @@ class RequestLimitsMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body_bytes} bytes; send less"
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than {self.max_body_bytes} bytes; send less")
 
 
 class _TooLarge(Exception):

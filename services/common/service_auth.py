@@ -8,7 +8,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.errors import send_problem
+from services.common.errors import Forbidden, Unauthorized, send_problem
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 ADMIN_PREFIX = "/v1/admin/"
@@ -24,18 +24,16 @@ class ServiceAuthMiddleware:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        presented = _bearer(dict(scope.get("headers") or []).get(b"authorization", b""))
         if scope["path"].startswith(ADMIN_PREFIX):
             if self.admin_token is None:
-                await send_problem(scope, receive, send, 403, "forbidden", "admin routes are off: this service has no admin token")
-            elif presented is None or not hmac.compare_digest(presented, self.admin_token):
-                await send_problem(scope, receive, send, 401, "unauthorized", "admin routes need `Authorization: Bearer <admin token>`")
-            else:
-                await self.app(scope, receive, send)
-            return
-        if presented is None or not hmac.compare_digest(presented, self.service_token):
-            await send_problem(scope, receive, send, 401, "unauthorized",
-                        "internal route: send `Authorization: Bearer <NINJARAG_SERVICE_TOKEN>`")
+                await send_problem(scope, receive, send, Forbidden("admin routes are off: this service has no admin token"))
+                return
+            required, hint = self.admin_token, "admin routes need `Authorization: Bearer <admin token>`"
+        else:
+            required, hint = self.service_token, "internal route: send `Authorization: Bearer <NINJARAG_SERVICE_TOKEN>`"
+        presented = _bearer(dict(scope.get("headers") or []).get(b"authorization", b""))
+        if presented is None or not hmac.compare_digest(presented, required):
+            await send_problem(scope, receive, send, Unauthorized(hint))
             return
         await self.app(scope, receive, send)
 
@@ -43,4 +41,3 @@ class ServiceAuthMiddleware:
 def _bearer(header: bytes) -> bytes | None:
     scheme, _, token = header.partition(b" ")
     return token.strip() or None if scheme.lower() == b"bearer" else None
-

@@ -40,9 +40,9 @@ class RateLimiter:
         self._script = client.register_script(_TOKEN_BUCKET)
         self.prefix = prefix
 
-    async def take(self, key_id: str, rate_per_minute: int, cost: int = 1) -> tuple[bool, float]:
-        """(allowed, seconds until a request would be allowed)."""
-        allowed, retry_ms = await self._call(key_id, rate_per_minute, cost, "take")
+    async def take(self, key_id: str, rate_per_minute: int) -> tuple[bool, float]:
+        """One request: (allowed, seconds until a request would be allowed)."""
+        allowed, retry_ms = await self._call(key_id, rate_per_minute, 1, "take")
         return bool(allowed), int(retry_ms) / 1000.0
 
     async def charge(self, key_id: str, per_minute: int, cost: int) -> float:

@@ -11,6 +11,7 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from services.common.errors import UpstreamError
+from services.common.http import bearer
 from services.generator.engine import Delta, Sampling
 
 
@@ -18,7 +19,7 @@ class RemoteEngine:
     def __init__(self, base_url: str, model_name: str, timeout_s: float, api_key: str | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.model_name = model_name
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        headers = bearer(api_key)
         self._streams = 0
         self._client = httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport,
                                          timeout=httpx.Timeout(timeout_s, connect=5))

@@ -43,8 +43,8 @@ def normalised(text: str) -> str:
 
 
 def pieces_of(text: str) -> list[str]:
-    windows = [text[start:start + WINDOW_CHARS] for start in range(0, max(1, len(text) - WINDOW_CHARS + WINDOW_STEP), WINDOW_STEP)]
-    return windows[:MAX_WINDOWS] + split_sentences(text)[:MAX_SENTENCES]
+    starts = range(0, max(1, len(text) - WINDOW_CHARS + WINDOW_STEP), WINDOW_STEP)[:MAX_WINDOWS]
+    return [text[start:start + WINDOW_CHARS] for start in starts] + split_sentences(text)[:MAX_SENTENCES]
 
 
 class InjectionDetector:

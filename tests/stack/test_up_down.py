@@ -186,14 +186,10 @@ def test_the_short_fault_suite_loses_nothing(running):
     assert row["max_latency_s"] <= 180 + 5, row
 
 
-def program_pid(settings: StackSettings, name: str) -> int:
-    return int(stack._supervisorctl(settings, "pid", name).stdout.strip())  # noqa: SLF001
-
-
 def test_a_killed_service_comes_back_by_itself(running):
     settings = running[0]
     guard = next(prog for prog in running[1] if prog.name == "guard")
-    os.kill(program_pid(settings, "guard"), signal.SIGKILL)
+    os.kill(stack.program_pid(settings, "guard"), signal.SIGKILL)
     deadline = time.monotonic() + 60
     while not stack._readiness(guard, settings)[0]:  # noqa: SLF001
         assert time.monotonic() < deadline, "the guard did not come back within 60 s"
@@ -206,9 +202,9 @@ def test_up_starts_what_is_not_running_and_restart_restarts_one(running):
     reports = []
     stack.up(settings, reports.append)
     assert "guard was not running: starting it" in reports
-    before = program_pid(settings, "guard")
+    before = stack.program_pid(settings, "guard")
     stack.restart(settings, "guard", reports.append)
-    assert program_pid(settings, "guard") != before
+    assert stack.program_pid(settings, "guard") != before
     with pytest.raises(UserError, match="no program 'nope'"):
         stack.restart(settings, "nope", reports.append)
 
