@@ -14,7 +14,9 @@ from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
 from ninjarag import keys as keys_module
 from ninjarag.errors import UserError
+from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
+from ninjarag.prepare import nq
 from ninjarag.prepare.steps import StepResult, build_steps, run_steps
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
@@ -27,6 +29,7 @@ index_app = typer.Typer(no_args_is_help=True, help="Build retriever indexes.")
 app.add_typer(index_app, name="index")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed in the stack's Redis).")
 app.add_typer(keys_app, name="keys")
+app.add_typer(finetune_commands.app, name="finetune")
 
 DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 
@@ -131,7 +134,8 @@ def ask(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path | None, typer.Option(help="JSONL with `question` and `answers`; default: NQ-open dev.")] = None,
+    questions: Annotated[Path | None, typer.Option(
+        help="JSONL with `question` and `answers`; default: the held-back part of NQ-open dev.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     systems: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(SYSTEMS)}.")] = ",".join(DEFAULT_SYSTEMS),
     out: Annotated[Path, typer.Option(help="Folder for records.jsonl, results.json, summary.md and the plots.")] = Path("eval-results"),
@@ -145,11 +149,12 @@ def evaluate(
 
     settings = StackSettings()
     config = EvalConfig(
-        questions=questions or settings.paths.nq_dev, out=out, gateway_url=settings.gateway_url,
+        questions=questions or settings.paths.nq_heldback, out=out, gateway_url=settings.gateway_url,
         guard_url=f"http://{settings.host}:{settings.guard_port}", api_key=None,
         systems=[name.strip() for name in systems.split(",") if name.strip()], limit=limit,
         concurrency=concurrency, top_k=top_k, max_tokens=max_tokens, restart=restart,
-        command="ninjarag eval " + " ".join(sys.argv[2:]))
+        command="ninjarag eval " + " ".join(sys.argv[2:]),
+        split=f"custom file {questions}" if questions else f"NQ-open dev, held-back part ({nq.SPLIT_RULE})")
     try:
         config.api_key = keys_module.demo_key(settings)
         config.service_token = settings.secrets.service_token

@@ -31,7 +31,7 @@ SERVICE_ENVS = {
     for env in (
         ServiceEnv("gateway", "gateway,dev"),
         ServiceEnv("retriever", "retriever,dev"),
-        ServiceEnv("generator", "generator,dev", remove_after_install=("torchvision", "torchaudio", "torchcodec")),
+        ServiceEnv("generator", "generator,finetune,dev", remove_after_install=("torchvision", "torchaudio", "torchcodec")),
         ServiceEnv("guard", "guard,dev"),
         # Not a service: checkov and schemathesis, apart because checkov pins older shared packages.
         ServiceEnv("audit", "audit"),
@@ -85,6 +85,11 @@ def _run(command: list[str], log, what: str, log_path: Path) -> None:  # noqa: A
 def retriever_env_vars(home: Home) -> dict[str, str]:
     """What every retriever process needs: the kept C++ extensions, and no hub access."""
     return {"TORCH_EXTENSIONS_DIR": str(home.torch_extensions), "HF_HUB_OFFLINE": "1"}
+
+
+def run_command(command: list[str], extra_env: dict[str, str] | None = None) -> int:
+    """Run a command from the repository root with the terminal's output; its exit status."""
+    return subprocess.run(command, env={**os.environ, **(extra_env or {})}, cwd=REPO_ROOT, check=False).returncode
 
 
 def run_module(home: Home, env_name: str, args: list[str], what: str, extra_env: dict[str, str] | None = None,

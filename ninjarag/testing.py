@@ -26,6 +26,7 @@ SUITES = (
     Suite("retriever", "retriever", ("tests/retriever",)),
     Suite("generator", "generator", ("tests/generator",)),
     Suite("guard", "guard", ("tests/guard",)),
+    Suite("finetune", "generator", ("tests/finetune",)),
     Suite("cli+deploy+stack", "cli", ("tests/cli", "tests/deploy", "tests/stack")),
 )
 

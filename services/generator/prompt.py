@@ -1,8 +1,9 @@
 """The RAG prompt: versioned template files rendered into the model's own chat template.
 
-A template is a folder under prompts/ with `system.jinja` and `user.jinja`; the user template
-gets `question` and `passages` (each with `n`, `title`, `text`), numbered [1], [2], ... in
-prompt order.
+A template is a folder under prompts/ with `system.jinja`, `user.jinja` and `refusal.txt`; the user
+template gets `question` and `passages` (each with `n`, `title`, `text`), numbered [1], [2], ... in
+prompt order; the system template gets `refusal`, the sentence the model says when the passages do
+not hold the answer (fine-tuning targets use the same sentence).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ class NumberedPassage:
 class PromptTemplate:
     def __init__(self, name: str, tokenizer) -> None:  # noqa: ANN001 - a transformers tokenizer
         folder = PROMPTS_DIR / name
-        if not (folder / "system.jinja").is_file() or not (folder / "user.jinja").is_file():
+        if not all((folder / file).is_file() for file in ("system.jinja", "user.jinja", "refusal.txt")):
             available = ", ".join(sorted(p.name for p in PROMPTS_DIR.iterdir() if p.is_dir()))
             raise ValueError(f"no prompt template {name!r}; available: {available}")
         environment = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=False,
                                          keep_trailing_newline=False, undefined=jinja2.StrictUndefined)
         self.name = name
+        self.refusal = (folder / "refusal.txt").read_text(encoding="utf-8").strip()
         self._system = environment.get_template("system.jinja")
         self._user = environment.get_template("user.jinja")
         self._tokenizer = tokenizer
@@ -40,7 +42,7 @@ class PromptTemplate:
         defuse = self.defuse
         passages = [NumberedPassage(p.n, defuse(p.title), defuse(p.text)) for p in passages]
         return [
-            {"role": "system", "content": self._system.render().strip()},
+            {"role": "system", "content": self._system.render(refusal=self.refusal).strip()},
             {"role": "user", "content": self._user.render(question=defuse(question), passages=passages).strip()},
         ]
 

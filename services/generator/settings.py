@@ -20,8 +20,11 @@ class GeneratorSettings(ComputeSettings):
     port: int = Field(default=8002, ge=1, le=65535)
     # The LLM is the heaviest user of the CPU: half the cores by default.
     cpu_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 1) // 2), ge=1)
-    model_path: Path = Field(default_factory=lambda: Home.from_env().generator_model)
-    model_name: str = "smollm2-135m-instruct"
+    # A model prepared under $NINJARAG_HOME/models: the base (smollm2-135m-instruct) or a fine-tune
+    # that `ninjarag prepare` merged from a committed adapter (adapters/, e.g. smollm2-135m-nq-v1).
+    model: str = Field(default="smollm2-135m-instruct", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    model_path: Path = Field(default_factory=lambda data: Home.from_env().models / data["model"])
+    model_name: str = Field(default_factory=lambda data: data["model"])
     engine: Literal["vllm", "remote"] = "vllm"
     remote_url: str | None = None
     remote_api_key: str | None = None

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from ninjarag.errors import UserError
-from ninjarag.prepare import packages
+from ninjarag.prepare import nq, packages
 from ninjarag.prepare.manifest import sha256_of
 from ninjarag.prepare.steps import build_steps, run_steps
 from services.common.corpus import iter_passages
@@ -64,6 +64,19 @@ def test_nq_dev_excludes_the_test_questions(home):
     test_questions = {json.loads(line)["question"].lower() for line in test_file.open()}
     assert not {r["question"].lower() for r in records} & test_questions
     assert all(r["answers"] and all(isinstance(a, str) for a in r["answers"]) for r in records)
+
+
+def test_nq_dev_is_split_by_question_hash_into_train_and_a_held_back_part_of_at_least_500(home):
+    def questions(path):
+        return [json.loads(line)["question"] for line in path.open()]
+
+    train, heldback = questions(home.nq_train), questions(home.nq_heldback)
+    assert len(heldback) >= nq.MIN_HELDBACK
+    assert not set(train) & set(heldback)
+    assert sorted(train + heldback) == sorted(questions(home.nq_dev))
+    assert all(nq.split_of(q) == "heldback" for q in heldback) and all(nq.split_of(q) == "train" for q in train)
+    # The rule is a fixed hash: the same question always lands on the same side.
+    assert nq.split_of("who wrote moby dick") == nq.split_of("  Who wrote Moby Dick ")
 
 
 def test_a_missing_package_is_one_line_that_says_what_to_do(tmp_path, monkeypatch):
