@@ -17,11 +17,15 @@ import json
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from ninjarag import keys
 from ninjarag.settings import StackSettings
 from report import emit
+from services.common.http import bearer
 from services.common.paths import Home
 
 # Checks that do not apply to this stack, and why:
@@ -35,23 +39,38 @@ ADMIN_PATHS = "^/v1/admin/"
 CONFIG = Path(__file__).parent / "schemathesis.toml"
 
 
-def passes(settings: StackSettings, api_key: str) -> list[tuple[str, int, str, list[str]]]:
-    """(name, port, bearer token, path filter): the admin routes take the admin token, the others the
-    service token (or the API key, for the gateway), so each pass is authorised for what it fuzzes."""
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    port: int
+    token: str  # sent with every request of the pass
+    path_filter: list[str]
+    schema_token: str  # the OpenAPI document is an ordinary route: the service token (or the API key) reads it
+
+
+def passes(settings: StackSettings, api_key: str) -> list[Pass]:
+    """The admin routes take the admin token, the others the service token (or the API key, for the
+    gateway), so each pass is authorised for what it fuzzes."""
     secrets = settings.secrets
-    return [("gateway", settings.gateway_port, api_key, []),
-            ("retriever", settings.retriever_port, secrets.service_token, ["--exclude-path-regex", ADMIN_PATHS]),
-            ("retriever admin", settings.retriever_port, secrets.admin_token, ["--include-path-regex", ADMIN_PATHS]),
-            ("generator", settings.generator_port, secrets.service_token, []),
-            ("guard", settings.guard_port, secrets.service_token, [])]
+    service = secrets.service_token
+    return [Pass("gateway", settings.gateway_port, api_key, [], api_key),
+            Pass("retriever", settings.retriever_port, service, ["--exclude-path-regex", ADMIN_PATHS], service),
+            Pass("retriever admin", settings.retriever_port, secrets.admin_token, ["--include-path-regex", ADMIN_PATHS],
+                 service),
+            Pass("generator", settings.generator_port, service, [], service),
+            Pass("guard", settings.guard_port, service, [], service)]
 
 
-def fuzz_one(name: str, base_url: str, token: str, path_filter: list[str], max_examples: int, max_time_s: int,
-             report_dir: Path) -> dict:
+def fuzz_one(fuzz: Pass, host: str, max_examples: int, max_time_s: int, report_dir: Path) -> dict:
     schemathesis = Home.from_env().venv("audit") / "bin" / "schemathesis"
-    command = [str(schemathesis), "--config-file", str(CONFIG), "run", f"{base_url}/openapi.json", "--checks", "all",
-               *path_filter,
-               "--exclude-checks", EXCLUDED_CHECKS, "--header", f"Authorization: Bearer {token}",
+    base_url, name = f"http://{host}:{fuzz.port}", fuzz.name
+    schema = report_dir / f"{name}-openapi.json"
+    response = httpx.get(f"{base_url}/openapi.json", headers=bearer(fuzz.schema_token), timeout=30)
+    response.raise_for_status()
+    schema.write_bytes(response.content)
+    command = [str(schemathesis), "--config-file", str(CONFIG), "run", str(schema), "--url", base_url,
+               "--checks", "all", *fuzz.path_filter,
+               "--exclude-checks", EXCLUDED_CHECKS, "--header", f"Authorization: Bearer {fuzz.token}",
                "--max-examples", str(max_examples), "--max-time", str(max_time_s), "--workers", "2",
                "--request-timeout", "120", "--report", "junit", "--report-dir", str(report_dir / name),
                "--phases", "examples,coverage,fuzzing", "--suppress-health-check", "all", "--no-color", "--seed", "0"]
@@ -96,11 +115,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ninjarag-fuzz-") as folder:
         logs = args.logs or Path(folder)
         logs.mkdir(parents=True, exist_ok=True)
-        for name, port, token, path_filter in passes(settings, api_key):
-            if args.only and name not in args.only:
+        for fuzz in passes(settings, api_key):
+            if args.only and fuzz.name not in args.only:
                 continue
-            rows.append(fuzz_one(name, f"http://{settings.host}:{port}", token, path_filter, args.max_examples,
-                                 args.max_time_s, logs))
+            rows.append(fuzz_one(fuzz, settings.host, args.max_examples, args.max_time_s, logs))
     report = {"max_examples": args.max_examples, "excluded_checks": EXCLUDED_CHECKS.split(","), "services": rows}
     emit(report, table(report), args.out)
     print(json.dumps({"server_errors": sum(r["server_errors"] for r in rows),

@@ -143,13 +143,20 @@ def evaluate(
     top_k: Annotated[int, typer.Option(min=1, max=100)] = 10,
     max_tokens: Annotated[int, typer.Option(min=1, max=4096)] = 64,
     restart: Annotated[bool, typer.Option(help="Discard the records already in --out instead of resuming.")] = False,
+    gateway: Annotated[list[str] | None, typer.Option(
+        help="NAME=URL, repeatable: compare gateways (e.g. two models, NINJARAG_COMPARE_MODEL) in one run; "
+             "default: the stack's gateway.")] = None,
 ) -> None:
     """Evaluate the running stack: accuracy, recall@k, citation quality and latency per system."""
     from ninjarag.eval.runner import EvalConfig, run_eval  # noqa: PLC0415 - matplotlib only when evaluating
 
     settings = StackSettings()
+    gateways = dict(item.split("=", 1) for item in gateway or [] if "=" in item)
+    if len(gateways) != len(gateway or []):
+        _fail("--gateway takes NAME=URL, e.g. --gateway tuned=http://127.0.0.1:8010")
     config = EvalConfig(
-        questions=questions or settings.paths.nq_heldback, out=out, gateway_url=settings.gateway_url,
+        questions=questions or settings.paths.nq_heldback, out=out,
+        gateways=gateways or {"served": settings.gateway_url},
         guard_url=f"http://{settings.host}:{settings.guard_port}", api_key=None,
         systems=[name.strip() for name in systems.split(",") if name.strip()], limit=limit,
         concurrency=concurrency, top_k=top_k, max_tokens=max_tokens, restart=restart,

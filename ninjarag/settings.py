@@ -26,6 +26,10 @@ class StackSettings(BaseSettings):
     guard_port: int = Field(default=8003, ge=1, le=65535)
     redis_port: int = Field(default=6379, ge=1, le=65535)
     ready_timeout_s: float = Field(default=600.0, gt=0)
+    # A second model served beside the first (its own generator and gateway, ports + the offset) for
+    # side-by-side evaluations: a model folder name under <home>/models, e.g. smollm2-135m-nq-v1.
+    compare_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    compare_port_offset: int = Field(default=10, ge=1, le=1000)
     # The key `ask` sends as `Authorization: Bearer`.
     api_key: str | None = None
 

@@ -31,6 +31,11 @@ class Program:
     port: int
     command: str
     environment: dict[str, str]
+    service: str = ""  # whose environment runs it: the name, unless a second copy of a service
+
+    @property
+    def env_name(self) -> str:
+        return self.service or self.name
 
     def url(self, host: str) -> str:
         return f"redis://{host}:{self.port}" if self.name == "redis" else f"http://{host}:{self.port}"
@@ -85,7 +90,24 @@ def programs(settings: StackSettings) -> list[Program]:
                 **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
             }
         result.append(Program(name, port, f"{envs.python_of(home, name)} -m services.{name}", env))
+    if settings.compare_model:
+        result += comparison_programs(settings, result)
     return result
+
+
+def comparison_programs(settings: StackSettings, progs: list[Program]) -> list[Program]:
+    """A second generator serving NINJARAG_COMPARE_MODEL and a second gateway in front of it, sharing
+    Redis, the retriever, the guard and the keys: `ninjarag eval --gateway` compares both models on the
+    same retrieval in one run."""
+    by_name = {prog.name: prog for prog in progs}
+    offset, host = settings.compare_port_offset, settings.host
+    generator_port, gateway_port = settings.generator_port + offset, settings.gateway_port + offset
+    generator_env = {**by_name["generator"].environment, "GENERATOR_PORT": str(generator_port),
+                     "GENERATOR_MODEL": settings.compare_model or ""}
+    gateway_env = {**by_name["gateway"].environment, "GATEWAY_PORT": str(gateway_port),
+                   "GATEWAY_GENERATOR_URL": f"http://{host}:{generator_port}"}
+    return [Program("generator-compare", generator_port, by_name["generator"].command, generator_env, "generator"),
+            Program("gateway-compare", gateway_port, by_name["gateway"].command, gateway_env, "gateway")]
 
 
 def _supervisor_config(settings: StackSettings, progs: list[Program]) -> str:
@@ -137,15 +159,16 @@ def _port_in_use(host: str, port: int) -> bool:
 
 def _check_can_start(settings: StackSettings, progs: list[Program]) -> None:
     for prog in progs:
-        if prog.name != "redis" and not envs.python_of(settings.paths, prog.name).exists():
-            raise UserError(f"the {prog.name} environment is missing: run `ninjarag prepare` first")
+        if prog.name != "redis" and not envs.python_of(settings.paths, prog.env_name).exists():
+            raise UserError(f"the {prog.env_name} environment is missing: run `ninjarag prepare` first")
     if not system.redis_server_binary():
         raise UserError("redis-server is not installed: run `ninjarag prepare` (or apt-get install redis-server)")
     for prog in progs:
         if _port_in_use(settings.host, prog.port):
             raise UserError(
                 f"port {prog.port} ({prog.name}) is in use: stop what holds it, "
-                f"or set NINJARAG_{prog.name.upper()}_PORT to a free port"
+                + (f"or set NINJARAG_{prog.name.upper()}_PORT to a free port" if not prog.service
+                   else "or set NINJARAG_COMPARE_PORT_OFFSET")
             )
 
 

@@ -5,9 +5,10 @@ the records and the plots. A second run with the same output folder resumes wher
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,9 @@ from services.common.http import bearer
 class EvalConfig:
     questions: Path
     out: Path
-    gateway_url: str
+    # Gateways to compare, by name (e.g. two models behind the same retrieval); with more than one,
+    # each system is asked of each, and named "<gateway>/<system>".
+    gateways: dict[str, str]
     guard_url: str
     api_key: str | None
     systems: list[str]
@@ -61,32 +64,39 @@ def run_eval(config: EvalConfig) -> EvalOutcome:
 async def _run(config: EvalConfig) -> EvalOutcome:
     questions = load_questions(config.questions, config.limit)
     systems = select_systems(config.systems)
+    routes = [(name, url, replace(system, name=f"{name}/{system.name}") if len(config.gateways) > 1 else system)
+              for name, url in config.gateways.items() for system in systems]
     store = RecordStore(config.out / "records.jsonl")
     if config.restart:
         store.reset()
     # The latest record per (system, question) wins; failed ones are asked again.
     latest = {record.key: record for record in store.load()}
-    todo = [(q, s) for q in questions for s in systems if (s.name, q.id) not in latest or latest[(s.name, q.id)].error_type]
-    async with httpx.AsyncClient(base_url=config.gateway_url, timeout=httpx.Timeout(300, connect=5)) as gateway, \
-            httpx.AsyncClient(base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5),
-                              headers=bearer(config.service_token)) as guard:
-        await _check_reachable(gateway, "gateway", "start the stack with `ninjarag up`")
+    todo = [(q, route) for q in questions for route in routes
+            if (route[2].name, q.id) not in latest or latest[(route[2].name, q.id)].error_type]
+    async with contextlib.AsyncExitStack() as clients:
+        gateways = {name: await clients.enter_async_context(
+            httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(300, connect=5))) for name, url in config.gateways.items()}
+        guard = await clients.enter_async_context(httpx.AsyncClient(
+            base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5), headers=bearer(config.service_token)))
+        for name, gateway in gateways.items():
+            await _check_reachable(gateway, f"gateway {name}", "start the stack with `ninjarag up`")
         await _check_reachable(guard, "guard", "citation scores need the guard; start the stack with `ninjarag up`")
         progress = tqdm(total=len(todo), unit="answer", desc="eval", dynamic_ncols=True)
         gate = asyncio.Semaphore(config.concurrency)
 
-        async def one(question: EvalQuestion, system: System) -> None:
+        async def one(question: EvalQuestion, route: tuple[str, str, System]) -> None:
+            gateway_name, _, system = route
             async with gate:
-                record = await _evaluate(gateway, guard, config, question, system)
+                record = await _evaluate(gateways[gateway_name], guard, config, question, system)
             store.append(record)
             latest[record.key] = record
             progress.update()
             outcome = f"error {record.error_type}" if record.error_type else ("correct" if record.accuracy else "wrong")
             progress.set_postfix_str(f"{system.name}: {outcome}")
 
-        await asyncio.gather(*(one(q, s) for q, s in todo))
+        await asyncio.gather(*(one(q, route) for q, route in todo))
         progress.close()
-    records = [latest[(s.name, q.id)] for s in systems for q in questions]
+    records = [latest[(system.name, q.id)] for _, _, system in routes for q in questions]
     return _write_outputs(config, records, asked=len(todo), resumed=len(records) - len(todo))
 
 

@@ -118,7 +118,8 @@ class Builder:
         answerable, unanswerable = [], []
         for item, passages in zip(questions, retrieved, strict=True):
             shown = self.with_answer_in_view(passages, item["answers"])
-            found = targets.answer_sentence([p["text"] for p in shown], item["answers"], self.data.max_answer_words)
+            found = targets.answer_sentence([p["text"] for p in shown], item["answers"], item["question"],
+                                            self.data.max_answer_words)
             if found:
                 n, sentence = found
                 answerable.append(Example("nq-answer", item["question"], shown, targets.cited(sentence, n)))

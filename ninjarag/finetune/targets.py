@@ -8,6 +8,10 @@ from services.common.answer_match import contains_answer, normalize_answer
 from services.common.sentences import split_sentences
 
 CLAUSE_ENDS = (", ", "; ", " - ", " -- ", ": ")
+# Words that say nothing about what a question asks for.
+STOPWORDS = frozenset("who whom whose what when where which why how many much is are was were be been did do does "
+                      "of in on at to for and or by with from as that this it its into than has have had not "
+                      "name called first last most".split())
 # Sentence openers that are not names: lowercased after "Yes, " / "No, ".
 COMMON_OPENERS = frozenset("the a an it its this these those there in on at as for he she they his her their "
                            "some most many all although though after before during since when while one".split())
@@ -33,31 +37,38 @@ def shorten(sentence: str, keep: str, max_words: int) -> str | None:
     return cut if len(cut.split()) <= max_words else None
 
 
-def answer_sentence(passages: list[str], answers: list[str], max_words: int) -> tuple[int, str] | None:
-    """(passage number, sentence) for the first passage, in prompt order, with a sentence that holds an
-    accepted answer and is short enough (shortest such sentence in that passage)."""
+def answer_sentence(passages: list[str], answers: list[str], question: str, max_words: int) -> tuple[int, str] | None:
+    """(passage number, sentence): of the short enough sentences that hold an accepted answer, the one
+    sharing most content words with the question (the earlier passage on ties). A sentence that shares
+    too few is a coincidence ("England ... 2--0" for "how many times has England won the cricket world
+    cup", answer "0"), not evidence: None when only such are found."""
+    asked = content_words(question)
+    needed = 2 if len(asked) >= 4 else 1  # one shared word is often just the topic ("England")
+    best, best_key = None, (0, 0)
     for n, text in enumerate(passages, start=1):
-        candidates = []
         for sentence in split_sentences(text):
             matched = next((a for a in answers if contains_answer(sentence, [a])), None)
-            if matched is None:
+            short = shorten(sentence, matched, max_words) if matched else None
+            if not short or not contains_answer(short, [matched]):
                 continue
-            short = shorten(sentence, matched, max_words)
-            if short and contains_answer(short, [matched]):
-                candidates.append(short)
-        if candidates:
-            return n, min(candidates, key=len)
-    return None
+            key = (len(asked & content_words(short)), -n)
+            if key[0] >= needed and key > best_key:
+                best, best_key = (n, short), key
+    return best
+
+
+def content_words(text: str) -> set[str]:
+    return set(normalize_answer(text).split()) - STOPWORDS
 
 
 def overlap_sentence(text: str, question: str, max_words: int) -> str | None:
     """The passage sentence sharing most words with the question (first on ties), if short enough."""
-    asked = set(normalize_answer(question).split())
+    asked = content_words(question)
     best, best_overlap = None, -1
     for sentence in split_sentences(text):
         if len(sentence.split()) > max_words:
             continue
-        overlap = len(asked & set(normalize_answer(sentence).split()))
+        overlap = len(asked & content_words(sentence))
         if overlap > best_overlap:
             best, best_overlap = sentence, overlap
     return best

@@ -10,13 +10,22 @@ MOBY = ("Moby-Dick; or, The Whale is an 1851 novel by American writer Herman Mel
 
 
 def test_answer_sentence_copies_the_passage_sentence_that_holds_the_answer():
-    found = targets.answer_sentence(["Whales are large.", MOBY], ["Herman Melville"], max_words=40)
+    found = targets.answer_sentence(["Whales are large.", MOBY], ["Herman Melville"], "who wrote the novel moby dick",
+                                    max_words=40)
     assert found == (2, "Moby-Dick; or, The Whale is an 1851 novel by American writer Herman Melville.")
     assert targets.cited(found[1], found[0]).endswith("Herman Melville [2].")
 
 
 def test_no_answer_sentence_when_no_passage_holds_an_accepted_answer():
-    assert targets.answer_sentence([MOBY], ["Jules Verne"], max_words=40) is None
+    assert targets.answer_sentence([MOBY], ["Jules Verne"], "who wrote moby dick", max_words=40) is None
+
+
+def test_an_answer_in_a_sentence_unrelated_to_the_question_is_a_coincidence_not_a_target():
+    passages = ["England then beat both France and Mexico 2--0 and reached the quarter-finals.",
+                "England has never won the Cricket World Cup, losing the final three times."]
+    assert targets.answer_sentence(passages, ["0"], "how many times has england won the cricket world cup", 40) is None
+    found = targets.answer_sentence(passages, ["never"], "how many times has england won the cricket world cup", 40)
+    assert found == (2, passages[1])
 
 
 def test_a_long_sentence_is_cut_after_the_clause_holding_the_answer():
@@ -40,7 +49,7 @@ def test_overlap_and_span_sentences():
 
 def test_target_builders_are_linear_in_the_passage_length():
     def run(text: str) -> None:
-        targets.answer_sentence([text], ["needle in the hay"], max_words=40)
+        targets.answer_sentence([text], ["needle in the hay"], "where is the needle", max_words=40)
         targets.overlap_sentence(text, "where is the needle", 40)
         targets.sentence_holding(text, "needle in the haystack", 40)
 
