@@ -79,7 +79,8 @@ async def _run(config: EvalConfig) -> EvalOutcome:
         guard = await clients.enter_async_context(httpx.AsyncClient(
             base_url=config.guard_url, timeout=httpx.Timeout(60, connect=5), headers=bearer(config.service_token)))
         for name, gateway in gateways.items():
-            await _check_reachable(gateway, f"gateway {name}", "start the stack with `ninjarag up`")
+            label = f"gateway {name}" if len(gateways) > 1 else "gateway"
+            await _check_reachable(gateway, label, "start the stack with `ninjarag up`")
         await _check_reachable(guard, "guard", "citation scores need the guard; start the stack with `ninjarag up`")
         progress = tqdm(total=len(todo), unit="answer", desc="eval", dynamic_ncols=True)
         gate = asyncio.Semaphore(config.concurrency)

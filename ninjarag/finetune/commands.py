@@ -64,8 +64,10 @@ def train(
     """Train the recipe's LoRA adapter; resumes from the newest checkpoint; writes adapters/<name>/."""
     settings = StackSettings()
     home, parsed = settings.paths, _recipe(recipe)
-    run_dir, out = home.finetune / "runs" / parsed.name, ADAPTERS_DIR / parsed.name
-    args = ["ninjarag.finetune.train", "--recipe", str(recipe.resolve()), "--data", str(home.finetune / "data" / parsed.name),
+    run_dir, out, data_dir = home.finetune / "runs" / parsed.name, ADAPTERS_DIR / parsed.name, home.finetune / "data" / parsed.name
+    if not (data_dir / "manifest.json").is_file():
+        _fail(f"no training data in {data_dir}: run `ninjarag finetune data` first")
+    args = ["ninjarag.finetune.train", "--recipe", str(recipe.resolve()), "--data", str(data_dir),
             "--run", str(run_dir), "--out", str(out)] + (["--max-minutes", str(max_minutes)] if max_minutes else [])
     command = [str(envs.python_of(home, "generator")), "-m", *args]
     if not Path(command[0]).exists():

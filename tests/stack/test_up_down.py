@@ -147,6 +147,22 @@ def test_eval_end_to_end_on_five_questions_and_resumes(running, tmp_path):
     assert [r["cache_hit"] for r in records] == [False, False] and all("generate" in r["server_timings_ms"] for r in records)
 
 
+def test_eval_compares_gateways_in_one_run_and_records_the_question_split(running, tmp_path):
+    settings = running[0]
+    # The same gateway under two names: the mechanism `--gateway` compares two models with.
+    command = [str(REPO_ROOT / "bin" / "ninjarag"), "eval", "--limit", "2", "--systems", "closed-book",
+               "--gateway", f"base={settings.gateway_url}", "--gateway", f"tuned={settings.gateway_url}",
+               "--out", str(tmp_path), "--max-tokens", "16"]
+    result = subprocess.run(command, capture_output=True, text=True, env=stack_env(settings), timeout=600)
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["summary"]) == {"base/closed-book", "tuned/closed-book"}
+    assert "held-back part" in results["config"]["split"]
+    assert "Questions: NQ-open dev, held-back part" in (tmp_path / "summary.md").read_text()
+    heldback = {json.loads(line)["question"] for line in settings.paths.nq_heldback.open()}
+    assert {r["question"] for r in results["records"]} <= heldback
+
+
 def test_the_load_sweep_answers_under_concurrency(running):
     sys.path.insert(0, str(REPO_ROOT / "bench"))
     from load import sweep_level  # noqa: PLC0415 - bench/ is not a package

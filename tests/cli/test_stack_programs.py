@@ -1,0 +1,24 @@
+"""The local stack's program list (no process is started)."""
+
+from __future__ import annotations
+
+from ninjarag import stack
+from ninjarag.settings import StackSettings
+
+
+def test_a_compare_model_adds_a_second_generator_and_a_gateway_in_front_of_it(tmp_path):
+    settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", compare_model="smollm2-135m-nq-v1")
+    by_name = {prog.name: prog for prog in stack.programs(settings)}
+    generator, gateway = by_name["generator-compare"], by_name["gateway-compare"]
+    assert generator.port == settings.generator_port + 10 and gateway.port == settings.gateway_port + 10
+    assert generator.environment["GENERATOR_MODEL"] == "smollm2-135m-nq-v1"
+    assert generator.command == by_name["generator"].command and generator.env_name == "generator"
+    assert gateway.environment["GATEWAY_GENERATOR_URL"] == f"http://{settings.host}:{generator.port}"
+    # Everything else is shared: the same retriever, guard, Redis and secrets.
+    for name in ("GATEWAY_RETRIEVER_URL", "GATEWAY_GUARD_URL", "GATEWAY_REDIS_URL", "GATEWAY_API_KEY_PEPPER"):
+        assert gateway.environment[name] == by_name["gateway"].environment[name]
+
+
+def test_without_a_compare_model_the_stack_runs_redis_and_the_four_services(tmp_path):
+    settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run")
+    assert [prog.name for prog in stack.programs(settings)] == ["redis", "retriever", "generator", "guard", "gateway"]
