@@ -87,21 +87,21 @@ def retriever_env_vars(home: Home) -> dict[str, str]:
     return {"TORCH_EXTENSIONS_DIR": str(home.torch_extensions), "HF_HUB_OFFLINE": "1"}
 
 
-def run_command(command: list[str], extra_env: dict[str, str] | None = None) -> int:
-    """Run a command from the repository root with the terminal's output; its exit status."""
-    return subprocess.run(command, env={**os.environ, **(extra_env or {})}, cwd=REPO_ROOT, check=False).returncode
+def run_command(command: list[str], extra_env: dict[str, str] | None = None, log=None) -> int:  # noqa: ANN001 - open file
+    """Run a command from the repository root, its output to `log` (default: the terminal); its exit status."""
+    return subprocess.run(command, env={**os.environ, **(extra_env or {})}, cwd=REPO_ROOT, stdout=log,
+                          stderr=subprocess.STDOUT if log else None, check=False).returncode
 
 
 def run_module(home: Home, env_name: str, args: list[str], what: str, extra_env: dict[str, str] | None = None,
                log_path: Path | None = None) -> None:
     """Run `python -m ...` in a service environment; output to `log_path` (default: the terminal)."""
     command = [str(python_of(home, env_name)), "-m", *args]
-    env = {**os.environ, **(extra_env or {})}
     if log_path is None:
-        result = subprocess.run(command, env=env, cwd=REPO_ROOT, check=False)
+        returncode = run_command(command, extra_env)
     else:
         with log_path.open("w") as log:
-            result = subprocess.run(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
+            returncode = run_command(command, extra_env, log)
+    if returncode != 0:
         where = f"; see {log_path}" if log_path else ""
-        raise UserError(f"{what} failed (exit {result.returncode}){where}")
+        raise UserError(f"{what} failed (exit {returncode}){where}")
