@@ -21,6 +21,7 @@ EXPECTED_CORPUS = {
     "longest_passage_words": 120,
 }
 EXPECTED_NQ_DEV = 1800  # 3569 combined - 1769 test
+EXPECTED_NQ_TRAIN = 1173  # the rest (627) is held back for evaluation
 
 
 def test_second_run_does_no_work_and_reports_the_stated_counts(home):
@@ -29,7 +30,8 @@ def test_second_run_does_no_work_and_reports_the_stated_counts(home):
     assert [result.name for result in results if result.did_work] == []
     by_name = {result.name: result for result in results}
     assert by_name["corpus"].counts == EXPECTED_CORPUS
-    assert by_name["nq-open-dev"].counts == {"questions": EXPECTED_NQ_DEV}
+    assert by_name["nq-open-dev"].counts == {"questions": EXPECTED_NQ_DEV, "train": EXPECTED_NQ_TRAIN,
+                                             "heldback": EXPECTED_NQ_DEV - EXPECTED_NQ_TRAIN}
     assert len(reports) == len(results)
 
 
