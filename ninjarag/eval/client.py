@@ -22,6 +22,7 @@ class GatewayAnswer:
     dropped: int = 0
     cache_hit: bool = False
     server_timings_ms: dict[str, float] = field(default_factory=dict)
+    completion_tokens: int | None = None  # what the model generated, before the guard
     first_sentence_ms: float | None = None
     total_ms: float = 0.0
     error_type: str | None = None
@@ -71,6 +72,7 @@ def _apply(answer: GatewayAnswer, event: str, data: dict, started: float) -> Non
     elif event == "done":
         answer.verdict, answer.dropped, answer.cache_hit = data["verdict"], data.get("dropped", 0), data["cache_hit"]
         answer.server_timings_ms = data["timings_ms"]
+        answer.completion_tokens = data.get("tokens", {}).get("completion")
     elif event == "error":
         answer.error_type, answer.error = data["type"], data["message"]
 

@@ -48,6 +48,7 @@ def _system_summary(rows: list[Record]) -> dict:
         "accuracy_when_retrievable": _mean([r.accuracy for r in hit]),
         "accuracy_when_not_retrievable": _mean([r.accuracy for r in miss]),
         "retrievable_share": _mean([float(r.retrievable) for r in retrieved]),
+        "mean_completion_tokens": _mean([r.completion_tokens for r in answered if r.completion_tokens is not None]),
     }
 
 
@@ -59,7 +60,7 @@ def _cell(value: float | None, percent: bool = True) -> str:
 
 def markdown_table(summary: dict[str, dict]) -> str:
     header = ("| system | n | accuracy | EM | F1 | R@1 | R@5 | R@10 | acc. retrievable / not | cit. P | cit. R "
-              "| refused | dropped sent. | first sentence p50 / p95 ms | total p50 / p95 ms | errors |")
+              "| refused | dropped sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in summary.items():
         recall = s["recall"] or {}
@@ -72,6 +73,7 @@ def markdown_table(summary: dict[str, dict]) -> str:
             _cell(s["dropped_sentence_share"]),
             f"{_cell(first.get('p50'), False)} / {_cell(first.get('p95'), False)}",
             f"{_cell(total.get('p50'), False)} / {_cell(total.get('p95'), False)}",
+            _cell(s["mean_completion_tokens"], False),
             ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "0",
         ]) + " |")
     return "\n".join(lines)
