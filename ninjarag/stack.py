@@ -193,17 +193,24 @@ def program_pid(settings: StackSettings, name: str) -> int:
     return int(_supervisorctl(settings, "pid", name).stdout.strip())
 
 
-def _readiness(prog: Program, settings: StackSettings) -> tuple[bool, str | None]:
-    """(ready, failure): a failed readiness check will not heal by waiting, so `up` stops at once."""
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    failure: str | None = None  # a failed check will not heal by waiting, so `up` stops at once
+    waiting_on: str = "starting"  # what it still waits for, as the program's /readyz says
+
+
+def _readiness(prog: Program, settings: StackSettings) -> Readiness:
     try:
         if prog.name == "redis":
-            return bool(redis.Redis.from_url(settings.redis_url, socket_timeout=1).ping()), None
+            return Readiness(bool(redis.Redis.from_url(settings.redis_url, socket_timeout=1).ping()))
         response = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2)
-        failed = [f"{name}: {state}" for name, state in response.json().get("checks", {}).items()
-                  if state.startswith("failed")]
-        return response.status_code == 200, "; ".join(failed) or None
+        checks = response.json().get("checks", {})
+        failed = [f"{name}: {state}" for name, state in checks.items() if state.startswith("failed")]
+        waiting = [f"{name}: {state}" for name, state in checks.items() if not state.startswith("ok")]
+        return Readiness(response.status_code == 200, "; ".join(failed) or None, ", ".join(waiting) or "starting")
     except (redis.RedisError, httpx.HTTPError, ValueError):
-        return False, None
+        return Readiness(False)
 
 
 def _log_tail(path: Path, lines: int = 5) -> str:
@@ -256,22 +263,32 @@ def restart(settings: StackSettings, name: str, report: Callable[[str], None]) -
     return by_name[name]
 
 
+# How often `up` says what it still waits for (vLLM compiles for a minute or two on a small CPU).
+WAITING_REPORT_S = 15.0
+
+
 def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Callable[[str], None]) -> None:
     deadline = time.monotonic() + settings.ready_timeout_s
     pending = {prog.name: prog for prog in progs}
-    started = time.monotonic()
+    started = next_report = time.monotonic()
     while pending:
         states = program_states(settings)
+        waiting = []
         for name, prog in list(pending.items()):
-            ready, failure = _readiness(prog, settings)
-            if ready:
+            readiness = _readiness(prog, settings)
+            if readiness.ready:
                 report(f"{name} ready after {time.monotonic() - started:.1f}s")
                 del pending[name]
-            elif failure:
-                raise UserError(f"{name} cannot become ready: {failure}")
+            elif readiness.failure:
+                raise UserError(f"{name} cannot become ready: {readiness.failure}")
             elif states.get(name) in {"EXITED", "FATAL", "BACKOFF"}:
                 log = settings.run_path / "logs" / f"{name}.log"
                 raise UserError(f"{name} exited before it was ready; last lines of {log}:\n{_log_tail(log)}")
+            else:
+                waiting.append(f"{name} ({readiness.waiting_on})")
+        if waiting and time.monotonic() >= next_report + WAITING_REPORT_S:
+            next_report = time.monotonic()
+            report(f"waiting {next_report - started:.0f}s for: {', '.join(waiting)}")
         if pending and time.monotonic() > deadline:
             names = ", ".join(sorted(pending))
             raise UserError(

@@ -102,76 +102,104 @@ def schedule(recipe: Recipe, total_steps: int):  # noqa: ANN201
     return factor
 
 
-def train(recipe: Recipe, data_dir: Path, run_dir: Path, out: Path, max_minutes: float | None) -> int:
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
+class Run:
+    """One training run: the model with its optimizer and schedule, the example order, and how far it got
+    (`state`, saved with every checkpoint)."""
 
-    torch.manual_seed(recipe.seed)
-    torch.set_num_threads(recipe.train.threads)
-    examples, data_manifest = load_examples(data_dir)
-    order = [i for epoch in range(recipe.train.epochs)
-             for i in random.Random(recipe.seed + epoch).sample(range(len(examples)), len(examples))]
-    accumulation = recipe.train.grad_accumulation
-    total_steps = math.ceil(len(order) / accumulation)
-    base = Home.from_env().models / recipe.base_model
-    model = build_model(recipe, base)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=recipe.train.learning_rate)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule(recipe, total_steps))
-    checkpoints = Checkpoints(run_dir)
-    state = {"step": 0, "position": 0, "seconds": 0.0, "tokens": 0, "recipe_sha256": recipe.sha256,
-             "data_sha256": data_manifest["examples_sha256"]}
-    latest = checkpoints.latest()
-    if latest is not None:
+    def __init__(self, recipe: Recipe, data_dir: Path, run_dir: Path) -> None:
+        torch.manual_seed(recipe.seed)
+        torch.set_num_threads(recipe.train.threads)
+        self.recipe, self.run_dir = recipe, run_dir
+        self.examples, self.data_manifest = load_examples(data_dir)
+        self.order = [i for epoch in range(recipe.train.epochs)
+                      for i in random.Random(recipe.seed + epoch).sample(range(len(self.examples)), len(self.examples))]
+        self.total_steps = math.ceil(len(self.order) / recipe.train.grad_accumulation)
+        self.base = Home.from_env().models / recipe.base_model
+        self.model = build_model(recipe, self.base)
+        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
+                                           lr=recipe.train.learning_rate)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule(recipe, self.total_steps))
+        self.checkpoints = Checkpoints(run_dir)
+        self.state = {"step": 0, "position": 0, "seconds": 0.0, "tokens": 0, "recipe_sha256": recipe.sha256,
+                      "data_sha256": self.data_manifest["examples_sha256"]}
+        self.losses: list[float] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.state["position"] >= len(self.order)
+
+    def resume(self) -> None:
+        """Continue from the newest checkpoint, if there is one of this recipe and dataset."""
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        latest = self.checkpoints.latest()
+        if latest is None:
+            return
         saved = json.loads((latest / "state.json").read_text())
-        if (saved["recipe_sha256"], saved["data_sha256"]) != (state["recipe_sha256"], state["data_sha256"]):
-            raise ValueError(f"{latest} was trained from another recipe or dataset: move {run_dir} away to start over")
-        set_peft_model_state_dict(model, load_file(latest / "adapter_model.safetensors"))
+        if (saved["recipe_sha256"], saved["data_sha256"]) != (self.state["recipe_sha256"], self.state["data_sha256"]):
+            raise ValueError(f"{latest} was trained from another recipe or dataset: move {self.run_dir} away to start over")
+        set_peft_model_state_dict(self.model, load_file(latest / "adapter_model.safetensors"))
         trainer = torch.load(latest / "trainer.pt", weights_only=False)
-        optimizer.load_state_dict(trainer["optimizer"])
-        scheduler.load_state_dict(trainer["scheduler"])
+        self.optimizer.load_state_dict(trainer["optimizer"])
+        self.scheduler.load_state_dict(trainer["scheduler"])
         torch.set_rng_state(trainer["rng"])
-        state = saved
-        print(f"resuming from {latest.name}: step {state['step']} of {total_steps}", file=sys.stderr)
-    model.train()
+        self.state = saved
+        print(f"resuming from {latest.name}: step {saved['step']} of {self.total_steps}", file=sys.stderr)
+
+    def step(self, progress: tqdm) -> float:
+        """One optimizer step over the next grad_accumulation examples; their mean loss."""
+        chunk = self.order[self.state["position"]: self.state["position"] + self.recipe.train.grad_accumulation]
+        losses = []
+        for index in chunk:
+            prompt_ids, target_ids = self.examples[index]
+            loss = answer_loss(self.model, prompt_ids, target_ids)
+            (loss / len(chunk)).backward()
+            losses.append(loss.item())
+            self.state["tokens"] += len(prompt_ids) + len(target_ids)
+            progress.update()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state["step"] += 1
+        self.state["position"] += len(chunk)
+        self.losses += losses
+        return sum(losses) / len(losses)
+
+    def recent_loss(self) -> float:
+        return round(sum(self.losses[-64:]) / len(self.losses[-64:]), 4)
+
+    def checkpoint(self) -> None:
+        self.state["final_loss"] = self.recent_loss()
+        self.checkpoints.save(self.model, self.optimizer, self.scheduler, self.state)
+
+
+def train(recipe: Recipe, data_dir: Path, run_dir: Path, out: Path, max_minutes: float | None) -> int:
+    run = Run(recipe, data_dir, run_dir)
+    run.resume()
+    run.model.train()
     run_dir.mkdir(parents=True, exist_ok=True)
-    keep_loss_log_until(run_dir / "loss.jsonl", state["step"])
-    with (run_dir / "loss.jsonl").open("a") as loss_log:
-        started, budget_s = time.monotonic(), (max_minutes * 60 if max_minutes else math.inf)
-        session_start_seconds = state["seconds"]
-        progress = tqdm(total=len(order), initial=state["position"], unit="example", desc="training", dynamic_ncols=True)
-        window: list[float] = []
-        while state["position"] < len(order):
-            chunk = order[state["position"]: state["position"] + accumulation]
-            for index in chunk:
-                prompt_ids, target_ids = examples[index]
-                loss = answer_loss(model, prompt_ids, target_ids)
-                (loss / len(chunk)).backward()
-                window.append(loss.item())
-                state["tokens"] += len(prompt_ids) + len(target_ids)
-                progress.update()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["step"] += 1
-            state["position"] += len(chunk)
-            state["seconds"] = session_start_seconds + time.monotonic() - started
-            step_loss = sum(window[-len(chunk):]) / len(chunk)
-            loss_log.write(json.dumps({"step": state["step"], "examples": state["position"], "loss": round(step_loss, 4),
-                                       "lr": scheduler.get_last_lr()[0], "seconds": round(state["seconds"], 1)}) + "\n")
+    keep_loss_log_until(run_dir / "loss.jsonl", run.state["step"])
+    started, budget_s, seconds_before = time.monotonic(), (max_minutes * 60 if max_minutes else math.inf), run.state["seconds"]
+    with (run_dir / "loss.jsonl").open("a") as loss_log, tqdm(total=len(run.order), initial=run.state["position"],
+                                                              unit="example", desc="training", dynamic_ncols=True) as progress:
+        while not run.finished:
+            step_loss = run.step(progress)
+            run.state["seconds"] = seconds_before + time.monotonic() - started
+            loss_log.write(json.dumps({"step": run.state["step"], "examples": run.state["position"],
+                                       "loss": round(step_loss, 4), "lr": run.scheduler.get_last_lr()[0],
+                                       "seconds": round(run.state["seconds"], 1)}) + "\n")
             loss_log.flush()
-            progress.set_postfix_str(f"loss {sum(window[-64:]) / len(window[-64:]):.3f}")
-            finished = state["position"] >= len(order)
+            progress.set_postfix_str(f"loss {run.recent_loss():.3f}")
             out_of_time = time.monotonic() - started > budget_s
-            if finished or out_of_time or state["step"] % recipe.train.checkpoint_every == 0:
-                state["final_loss"] = round(sum(window[-64:]) / len(window[-64:]), 4)
-                checkpoints.save(model, optimizer, scheduler, state)
-            if out_of_time and not finished:
-                print(f"stopped after {max_minutes} minutes at step {state['step']} of {total_steps}; "
+            if run.finished or out_of_time or run.state["step"] % recipe.train.checkpoint_every == 0:
+                run.checkpoint()
+            if out_of_time and not run.finished:
+                print(f"stopped after {max_minutes} minutes at step {run.state['step']} of {run.total_steps}; "
                       "run the same command again to resume", file=sys.stderr)
                 return 3
-        progress.close()
-    export(model, recipe, base, data_manifest, state, len(order), out)
+    export(run.model, recipe, run.base, run.data_manifest, run.state, len(run.order), out)
     return 0
 
 

@@ -207,7 +207,7 @@ def test_a_killed_service_comes_back_by_itself(running):
     guard = next(prog for prog in running[1] if prog.name == "guard")
     os.kill(stack.program_pid(settings, "guard"), signal.SIGKILL)
     deadline = time.monotonic() + 60
-    while not stack._readiness(guard, settings)[0]:  # noqa: SLF001
+    while not stack._readiness(guard, settings).ready:  # noqa: SLF001
         assert time.monotonic() < deadline, "the guard did not come back within 60 s"
         time.sleep(0.5)
 
