@@ -22,3 +22,17 @@ def test_a_compare_model_adds_a_second_generator_and_a_gateway_in_front_of_it(tm
 def test_without_a_compare_model_the_stack_runs_redis_and_the_four_services(tmp_path):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run")
     assert [prog.name for prog in stack.programs(settings)] == ["redis", "retriever", "generator", "guard", "gateway"]
+
+
+def test_up_says_what_it_still_waits_for(tmp_path, monkeypatch):
+    settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", ready_timeout_s=30)
+    generator = next(prog for prog in stack.programs(settings) if prog.name == "generator")
+    answers = iter([stack.Readiness(False, waiting_on="model: loading")] * 2 + [stack.Readiness(True)])
+    monkeypatch.setattr(stack, "_readiness", lambda prog, settings: next(answers))
+    monkeypatch.setattr(stack, "program_states", lambda settings: {"generator": "RUNNING"})
+    monkeypatch.setattr(stack, "WAITING_REPORT_S", 0.0)
+    monkeypatch.setattr(stack.time, "sleep", lambda seconds: None)
+    reports = []
+    stack._wait_until_ready(settings, [generator], reports.append)  # noqa: SLF001
+    assert reports[0].startswith("waiting ") and reports[0].endswith("for: generator (model: loading)")
+    assert reports[-1].startswith("generator ready after")
