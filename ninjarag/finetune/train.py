@@ -209,6 +209,7 @@ def export(model, recipe: Recipe, base: Path, data_manifest: dict, state: dict, 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.to(torch.bfloat16).save_pretrained(tmp)
+    (tmp / "README.md").unlink(missing_ok=True)  # peft's empty model-card template; manifest.json says it all
     manifest = {
         "name": recipe.name, "base_model": recipe.base_model,
         "base_weights_sha256": sha256_of(base / "model.safetensors"),
