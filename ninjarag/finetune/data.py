@@ -27,8 +27,10 @@ from pathlib import Path
 import httpx
 from tqdm import tqdm
 
+from ninjarag.errors import UserError
 from ninjarag.finetune import targets
 from ninjarag.finetune.recipe import DataRecipe, Recipe
+from ninjarag.prepare import packages
 from services.common.answer_match import contains_answer
 from services.common.contracts.base import MAX_QUESTION_CHARS
 from services.common.contracts.search import BatchSearchRequest, BatchSearchResult, Passage
@@ -52,15 +54,9 @@ class Example:
     target_ids: list[int] | None = None
 
 
-class MissingInput(RuntimeError):
-    """A packaged file the data builder reads is not there."""
-
-
 def packaged(home: Home, relative: str) -> Path:
-    path = home.root / "packages" / relative
-    if not path.exists():
-        raise MissingInput(f"missing {path}: run `ninjarag prepare` (step data-packages) first")
-    return path
+    """A file of the installed data packages, or a UserError that says how to get it."""
+    return packages.data_file(home.root / "packages", relative)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -114,7 +110,7 @@ class Builder:
     def nq(self) -> list[Example]:
         questions = read_jsonl(self.home.nq_train)
         if not questions:
-            raise MissingInput(f"{self.home.nq_train} is empty: run `ninjarag prepare` (step nq-open-dev)")
+            raise UserError(f"{self.home.nq_train} is empty: run `ninjarag prepare` (step nq-open-dev)")
         retrieved = self.retriever.search([q["question"] for q in questions], "NQ-open train")
         answerable, unanswerable = [], []
         for item, passages in zip(questions, retrieved, strict=True):
@@ -268,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         retriever = Retriever(args.retriever_url, token, recipe.data, args.out / "retrieval-cache")
         builder = Builder(recipe, home, retriever, args.models or home.models)
         examples = builder.build()
-    except (MissingInput, FileNotFoundError) as exc:
+    except (UserError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except httpx.HTTPError as exc:
