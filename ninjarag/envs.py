@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ninjarag.errors import UserError
+from ninjarag.logged_run import run_logged
 from services.common.paths import REPO_ROOT, Home
 
 
@@ -60,26 +62,79 @@ def ensure_env(home: Home, env: ServiceEnv) -> bool:
     venv = home.venv(env.name)
     home.logs.mkdir(parents=True, exist_ok=True)
     log_path = home.logs / f"setup-{env.name}.log"
-    with log_path.open("w") as log:
-        _run([sys.executable, "-m", "venv", str(venv)], log, f"create the {env.name} environment", log_path)
-        pip = [str(venv / "bin" / "pip"), "--disable-pip-version-check"]
-        _run([*pip, "install", "-e", f"{REPO_ROOT}[{env.extras}]"], log, f"install the {env.name} extra", log_path)
-        if env.remove_after_install:
-            _run([*pip, "uninstall", "-y", *env.remove_after_install], log, "remove conflicting packages", log_path)
+    log_path.unlink(missing_ok=True)
+    uv = Installer(home)
+    python = str(python_of(home, env.name))
+    uv.run(["venv", "--allow-existing", "--python", sys.executable, str(venv)], f"create the {env.name} environment", log_path)
+    uv.run(["pip", "install", "--python", python, "-e", f"{REPO_ROOT}[{env.extras}]"],
+           f"install the {env.name} environment", log_path)
+    if env.remove_after_install:
+        uv.run(["pip", "uninstall", "--python", python, *env.remove_after_install], "remove conflicting packages", log_path)
     (venv / ".ninjarag-stamp").write_text(_wanted_stamp(env.extras) + "\n")
     return True
 
 
-def _run(command: list[str], log, what: str, log_path: Path) -> None:  # noqa: ANN001 - open text file
-    log.write(f"$ {' '.join(command)}\n")
-    log.flush()
-    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if result.returncode != 0:
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        raise UserError(
-            f"could not {what} (exit {result.returncode}): {tail[0][:200]} — check access to PyPI and "
-            f"disk space, then rerun `ninjarag prepare`; full log: {log_path}"
-        )
+class Installer:
+    """uv, from the command-line environment: one download cache for every environment, packages
+    hard-linked from it, parallel downloads. It reads this machine's pip configuration."""
+
+    def __init__(self, home: Home) -> None:
+        self.executable = _uv_executable()
+        self.home = home
+
+    def run(self, arguments: list[str], what: str, log_path: Path) -> None:
+        sources = pip_sources() if arguments[0] == "pip" and arguments[1] == "install" else []
+        command = [self.executable, *arguments[:2], *sources, *arguments[2:]]
+        environment = {"UV_CACHE_DIR": str(self.home.cache / "uv"), "UV_LINK_MODE": "hardlink", "UV_NO_PROGRESS": "1"}
+        with log_path.open("a") as log:
+            log.write(f"$ {' '.join(command)}\n")
+        returncode = run_logged(command, log_path, what, {**environment, **pip_environment()}, append=True)
+        if returncode != 0:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            raise UserError(
+                f"could not {what} (exit {returncode}): {tail[0][:200]} — check access to PyPI and "
+                f"disk space, then rerun `ninjarag prepare`; full log: {log_path}"
+            )
+
+
+def _uv_executable() -> str:
+    beside = Path(sys.executable).with_name("uv")
+    found = str(beside) if beside.is_file() else shutil.which("uv")
+    if not found:
+        raise UserError("uv is missing from the command-line environment: delete .ninjarag/venvs/cli and rerun bin/ninjarag")
+    return found
+
+
+def _pip_config() -> dict[str, list[str]]:
+    """pip's effective settings on this machine (config files and PIP_* variables): key -> values."""
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False)
+    settings: dict[str, list[str]] = {}
+    for line in listed.stdout.splitlines():
+        key, _, value = line.partition("=")
+        settings[key.rsplit(".", 1)[-1]] = value.strip().strip("'\"").split()
+    return settings
+
+
+def pip_sources() -> list[str]:
+    """uv flags for the package sources pip is configured with (local wheel folders and indexes,
+    constraints): torch's CPU build comes from such a source here."""
+    config = _pip_config()
+    flags = [flag for link in config.get("find-links", []) for flag in ("--find-links", link)]
+    flags += [flag for url in config.get("index-url", [])[:1] for flag in ("--index-url", url)]
+    flags += [flag for url in config.get("extra-index-url", []) for flag in ("--extra-index-url", url)]
+    flags += [flag for path in config.get("constraint", []) for flag in ("--constraint", path)]
+    # pip picks the best version across all sources; uv's default stops at the first index that has the package.
+    return [*flags, "--index-strategy", "unsafe-best-match"] if flags else []
+
+
+def pip_environment() -> dict[str, str]:
+    config = _pip_config()
+    environment = {}
+    if config.get("cert"):
+        environment["SSL_CERT_FILE"] = config["cert"][0]
+    if config.get("default-timeout"):
+        environment["UV_HTTP_TIMEOUT"] = config["default-timeout"][0]
+    return environment
 
 
 def retriever_env_vars(home: Home) -> dict[str, str]:
@@ -87,10 +142,9 @@ def retriever_env_vars(home: Home) -> dict[str, str]:
     return {"TORCH_EXTENSIONS_DIR": str(home.torch_extensions), "HF_HUB_OFFLINE": "1"}
 
 
-def run_command(command: list[str], extra_env: dict[str, str] | None = None, log=None) -> int:  # noqa: ANN001 - open file
-    """Run a command from the repository root, its output to `log` (default: the terminal); its exit status."""
-    return subprocess.run(command, env={**os.environ, **(extra_env or {})}, cwd=REPO_ROOT, stdout=log,
-                          stderr=subprocess.STDOUT if log else None, check=False).returncode
+def run_command(command: list[str], extra_env: dict[str, str] | None = None) -> int:
+    """Run a command from the repository root, its output to the terminal; its exit status."""
+    return subprocess.run(command, env={**os.environ, **(extra_env or {})}, cwd=REPO_ROOT, check=False).returncode
 
 
 def run_module(home: Home, env_name: str, args: list[str], what: str, extra_env: dict[str, str] | None = None,
@@ -100,8 +154,7 @@ def run_module(home: Home, env_name: str, args: list[str], what: str, extra_env:
     if log_path is None:
         returncode = run_command(command, extra_env)
     else:
-        with log_path.open("w") as log:
-            returncode = run_command(command, extra_env, log)
+        returncode = run_logged(command, log_path, what, extra_env)
     if returncode != 0:
         where = f"; see {log_path}" if log_path else ""
         raise UserError(f"{what} failed (exit {returncode}){where}")

