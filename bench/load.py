@@ -1,7 +1,9 @@
 """Load sweep against the running local stack's POST /v1/answer: for each concurrency level, that
 many streaming clients ask distinct NQ-open dev questions for a fixed time; prints time to first
-sentence and total latency p50/p95/p99, answers/s and errors by type, and plots them. Every answer
-is fresh (`Cache-Control: no-cache`). Bounded in time and requests per level; loopback only.
+sentence and total latency p50/p95/p99, answers/s and errors by type, and plots them; and where the
+CPU went per answer: each service's processes' CPU seconds, and the gateway's time per pipeline
+stage (its own histograms). Every answer is fresh (`Cache-Control: no-cache`). Bounded in time and
+requests per level; loopback only.
 
     bin/ninjarag up
     .ninjarag/venvs/cli/bin/python bench/load.py [--levels 1,4,16,64] [--seconds 60] [--max-requests 5000] \
@@ -21,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+import psutil
 
 from ninjarag import keys
 from ninjarag.eval.client import ask_gateway
@@ -81,6 +84,60 @@ async def sweep_level(url: str, key: str, questions: list[str], clients: int, se
     }
 
 
+def service_processes(settings: StackSettings) -> dict[str, list[psutil.Process]]:
+    """Each service's listening process and its children (vLLM's engine, compile workers)."""
+    ports = {"gateway": settings.gateway_port, "retriever": settings.retriever_port,
+             "generator": settings.generator_port, "guard": settings.guard_port, "redis": settings.redis_port}
+    by_port = {c.laddr.port: c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.pid}
+    found = {}
+    for name, port in ports.items():
+        if port in by_port:
+            process = psutil.Process(by_port[port])
+            found[name] = [process, *process.children(recursive=True)]
+    return found
+
+
+def cpu_seconds(processes: dict[str, list[psutil.Process]]) -> dict[str, float]:
+    totals = {}
+    for name, group in processes.items():
+        total = 0.0
+        for process in group:
+            try:
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+            except psutil.NoSuchProcess:
+                pass
+        totals[name] = total
+    return totals
+
+
+def stage_seconds(url: str) -> dict[str, float]:
+    """Sum of the gateway's per-stage latency histogram, by stage."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    sums = {}
+    for line in text.splitlines():
+        if line.startswith("ninjarag_answer_stage_seconds_sum{"):
+            labels, _, value = line.partition("} ")
+            sums[labels.split('stage="', 1)[1].split('"', 1)[0]] = float(value)
+    return sums
+
+
+def per_answer(before: dict[str, float], after: dict[str, float], answers: int) -> dict[str, float]:
+    return {name: round((after[name] - before.get(name, 0.0)) / max(1, answers), 3) for name in after}
+
+
+def cpu_table(rows: list[dict]) -> str:
+    services = list(rows[0]["cpu_s_per_answer"])
+    stages = sorted({stage for row in rows for stage in row["stage_s_per_answer"]})
+    lines = ["| clients | " + " | ".join(f"{s} CPU s" for s in services) + " | total CPU s | "
+             + " | ".join(f"{s} s" for s in stages) + " |", "|---" * (len(services) + len(stages) + 2) + "|"]
+    for row in rows:
+        cpu, stage = row["cpu_s_per_answer"], row["stage_s_per_answer"]
+        lines.append(f"| {row['clients']} | " + " | ".join(str(cpu[s]) for s in services)
+                     + f" | {round(sum(cpu.values()), 2)} | " + " | ".join(str(stage.get(s, 0)) for s in stages) + " |")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| clients | requests | answers/s | first sentence p50 / p95 / p99 ms | total p50 / p95 / p99 ms | errors |",
              "|---|---|---|---|---|---|"]
@@ -136,14 +193,19 @@ def main() -> None:
     key, _ = keys.create(settings, "bench-load", 1_000_000)  # the sweep measures the stack, not the rate limit
     levels = [int(level) for level in args.levels.split(",")]
     share = len(questions) // len(levels)  # distinct questions per level: no prefix-cache help from an earlier one
+    processes = service_processes(settings)
     rows = []
     for number, clients in enumerate(levels):
         batch = questions[number * share:(number + 1) * share]
-        rows.append(asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
-                                            args.max_requests, args.max_tokens)))
-        print(f"{clients} clients: {rows[-1]['answers']} answers, {rows[-1]['answers_per_s']}/s", flush=True)
+        cpu_before, stages_before = cpu_seconds(processes), stage_seconds(settings.gateway_url)
+        row = asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
+                                      args.max_requests, args.max_tokens))
+        row["cpu_s_per_answer"] = per_answer(cpu_before, cpu_seconds(processes), row["answers"])
+        row["stage_s_per_answer"] = per_answer(stages_before, stage_seconds(settings.gateway_url), row["answers"])
+        rows.append(row)
+        print(f"{clients} clients: {row['answers']} answers, {row['answers_per_s']}/s", flush=True)
     report = {"gateway": settings.gateway_url, "levels": rows, "max_tokens": args.max_tokens}
-    emit(report, table(rows), args.out)
+    emit(report, table(rows) + "\n\nWhere the time goes, per answer:\n" + cpu_table(rows), args.out)
     if args.out:
         plot(rows, args.out.with_suffix(".png"))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ninjarag.errors import UserError
 from ninjarag.logged_run import run_logged
+from ninjarag.pip_sources import pip_environment, pip_sources
 from services.common.paths import REPO_ROOT, Home
 
 
@@ -60,7 +61,6 @@ def ensure_env(home: Home, env: ServiceEnv) -> bool:
     if is_current(home, env):
         return False
     venv = home.venv(env.name)
-    home.logs.mkdir(parents=True, exist_ok=True)
     log_path = home.logs / f"setup-{env.name}.log"
     log_path.unlink(missing_ok=True)
     uv = Installer(home)
@@ -86,6 +86,7 @@ class Installer:
         sources = pip_sources() if arguments[0] == "pip" and arguments[1] == "install" else []
         command = [self.executable, *arguments[:2], *sources, *arguments[2:]]
         environment = {"UV_CACHE_DIR": str(self.home.cache / "uv"), "UV_LINK_MODE": "hardlink", "UV_NO_PROGRESS": "1"}
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("a") as log:
             log.write(f"$ {' '.join(command)}\n")
         returncode = run_logged(command, log_path, what, {**environment, **pip_environment()}, append=True)
@@ -103,38 +104,6 @@ def _uv_executable() -> str:
     if not found:
         raise UserError("uv is missing from the command-line environment: delete .ninjarag/venvs/cli and rerun bin/ninjarag")
     return found
-
-
-def _pip_config() -> dict[str, list[str]]:
-    """pip's effective settings on this machine (config files and PIP_* variables): key -> values."""
-    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False)
-    settings: dict[str, list[str]] = {}
-    for line in listed.stdout.splitlines():
-        key, _, value = line.partition("=")
-        settings[key.rsplit(".", 1)[-1]] = value.strip().strip("'\"").split()
-    return settings
-
-
-def pip_sources() -> list[str]:
-    """uv flags for the package sources pip is configured with (local wheel folders and indexes,
-    constraints): torch's CPU build comes from such a source here."""
-    config = _pip_config()
-    flags = [flag for link in config.get("find-links", []) for flag in ("--find-links", link)]
-    flags += [flag for url in config.get("index-url", [])[:1] for flag in ("--index-url", url)]
-    flags += [flag for url in config.get("extra-index-url", []) for flag in ("--extra-index-url", url)]
-    flags += [flag for path in config.get("constraint", []) for flag in ("--constraint", path)]
-    # pip picks the best version across all sources; uv's default stops at the first index that has the package.
-    return [*flags, "--index-strategy", "unsafe-best-match"] if flags else []
-
-
-def pip_environment() -> dict[str, str]:
-    config = _pip_config()
-    environment = {}
-    if config.get("cert"):
-        environment["SSL_CERT_FILE"] = config["cert"][0]
-    if config.get("default-timeout"):
-        environment["UV_HTTP_TIMEOUT"] = config["default-timeout"][0]
-    return environment
 
 
 def retriever_env_vars(home: Home) -> dict[str, str]:

@@ -264,7 +264,7 @@ def restart(settings: StackSettings, name: str, report: Callable[[str], None]) -
 
 
 # How often `up` says what it still waits for (vLLM compiles for a minute or two on a small CPU).
-WAITING_REPORT_S = 15.0
+WAITING_REPORT_S = 10.0
 
 
 def _wait_until_ready(settings: StackSettings, progs: list[Program], report: Callable[[str], None]) -> None:

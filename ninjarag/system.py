@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+from pathlib import Path
 
 from ninjarag.errors import UserError
+from ninjarag.logged_run import run_logged
 
 
 def redis_server_binary() -> str | None:
     return shutil.which("redis-server") or (os.path.exists("/usr/bin/redis-server") and "/usr/bin/redis-server") or None
 
 
-def _apt_install(package: str, binary: str) -> bool:
+def _apt_install(package: str, binary: str, log_path: Path) -> bool:
     """Install a Debian package when its binary is missing; False when it was already there."""
     if shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}"):
         return False
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise UserError(f"{binary} is missing: install Debian's package (sudo apt-get install {package}), then rerun")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"`{' '.join(command)}` failed: {last[:200]} — install {package} by hand and rerun")
+        if run_logged(command, log_path, f"installing {package}", {"DEBIAN_FRONTEND": "noninteractive"}, append=True):
+            last = (log_path.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"`{' '.join(command)}` failed: {last[:200]} — install {package} by hand and rerun; log: {log_path}")
     if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}")):
         raise UserError(f"apt-get installed {package} but {binary} is not on PATH")
     return True
 
 
-def ensure_redis_server() -> bool:
-    return _apt_install("redis-server", "redis-server")
+def ensure_redis_server(log_path: Path) -> bool:
+    return _apt_install("redis-server", "redis-server", log_path)
 
 
-def ensure_kubectl() -> bool:
+def ensure_kubectl(log_path: Path) -> bool:
     """kubectl renders the Kubernetes overlays in the deploy tests (Debian's kubernetes-client if missing)."""
-    return _apt_install("kubernetes-client", "kubectl")
+    return _apt_install("kubernetes-client", "kubectl", log_path)

@@ -145,8 +145,8 @@ def build_steps(home: Home) -> list[Step]:
 
     versions = sorted(packages.DATA_PACKAGES.items())
     return [
-        Step("redis-server", lambda: {"installed": system.ensure_redis_server()}),
-        Step("kubectl", lambda: {"installed": system.ensure_kubectl()}),
+        Step("redis-server", lambda: {"installed": system.ensure_redis_server(home.logs / "setup-system.log")}),
+        Step("kubectl", lambda: {"installed": system.ensure_kubectl(home.logs / "setup-system.log")}),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
         Step("data-packages", lambda: {"installed": packages.ensure_data_packages(home, target)}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),

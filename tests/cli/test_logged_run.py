@@ -6,7 +6,7 @@ import io
 import sys
 import time
 
-from ninjarag import envs, logged_run
+from ninjarag import logged_run, pip_sources as sources
 from ninjarag.logged_run import StatusLine, run_logged
 
 
@@ -63,12 +63,12 @@ def test_run_logged_keeps_the_whole_output_and_the_exit_status(tmp_path):
 
 
 def test_uv_gets_the_package_sources_pip_is_configured_with(monkeypatch):
-    monkeypatch.setattr(envs, "_pip_config", lambda: {
+    monkeypatch.setattr(sources, "_pip_config", lambda: {
         "find-links": ["/opt/wheels"], "extra-index-url": ["file:///a/simple", "file:///b/simple"],
         "constraint": ["/etc/c.txt"], "cert": ["/etc/ca.crt"], "default-timeout": ["180"]})
-    assert envs.pip_sources() == [
+    assert sources.pip_sources() == [
         "--find-links", "/opt/wheels", "--extra-index-url", "file:///a/simple", "--extra-index-url", "file:///b/simple",
         "--constraint", "/etc/c.txt", "--index-strategy", "unsafe-best-match"]
-    assert envs.pip_environment() == {"SSL_CERT_FILE": "/etc/ca.crt", "UV_HTTP_TIMEOUT": "180"}
-    monkeypatch.setattr(envs, "_pip_config", dict)
-    assert envs.pip_sources() == []
+    assert sources.pip_environment() == {"SSL_CERT_FILE": "/etc/ca.crt", "UV_HTTP_TIMEOUT": "180"}
+    monkeypatch.setattr(sources, "_pip_config", dict)
+    assert sources.pip_sources() == []
