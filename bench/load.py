@@ -138,6 +138,23 @@ def cpu_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def sweep(settings: StackSettings, key: str, questions: list[str], levels: list[int], seconds: float,
+          max_requests: int, max_tokens: int) -> list[dict]:
+    """Each level in turn, with the CPU seconds and gateway stage seconds it cost per answer."""
+    processes = service_processes(settings)
+    share = len(questions) // len(levels)  # distinct questions per level: no prefix-cache help from an earlier one
+    rows = []
+    for number, clients in enumerate(levels):
+        batch = questions[number * share:(number + 1) * share]
+        cpu_before, stages_before = cpu_seconds(processes), stage_seconds(settings.gateway_url)
+        row = asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, seconds, max_requests, max_tokens))
+        row["cpu_s_per_answer"] = per_answer(cpu_before, cpu_seconds(processes), row["answers"])
+        row["stage_s_per_answer"] = per_answer(stages_before, stage_seconds(settings.gateway_url), row["answers"])
+        rows.append(row)
+        print(f"{clients} clients: {row['answers']} answers, {row['answers_per_s']}/s", flush=True)
+    return rows
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| clients | requests | answers/s | first sentence p50 / p95 / p99 ms | total p50 / p95 / p99 ms | errors |",
              "|---|---|---|---|---|---|"]
@@ -192,18 +209,7 @@ def main() -> None:
     random.Random(0).shuffle(questions)
     key, _ = keys.create(settings, "bench-load", 1_000_000)  # the sweep measures the stack, not the rate limit
     levels = [int(level) for level in args.levels.split(",")]
-    share = len(questions) // len(levels)  # distinct questions per level: no prefix-cache help from an earlier one
-    processes = service_processes(settings)
-    rows = []
-    for number, clients in enumerate(levels):
-        batch = questions[number * share:(number + 1) * share]
-        cpu_before, stages_before = cpu_seconds(processes), stage_seconds(settings.gateway_url)
-        row = asyncio.run(sweep_level(settings.gateway_url, key, batch, clients, args.seconds,
-                                      args.max_requests, args.max_tokens))
-        row["cpu_s_per_answer"] = per_answer(cpu_before, cpu_seconds(processes), row["answers"])
-        row["stage_s_per_answer"] = per_answer(stages_before, stage_seconds(settings.gateway_url), row["answers"])
-        rows.append(row)
-        print(f"{clients} clients: {row['answers']} answers, {row['answers_per_s']}/s", flush=True)
+    rows = sweep(settings, key, questions, levels, args.seconds, args.max_requests, args.max_tokens)
     report = {"gateway": settings.gateway_url, "levels": rows, "max_tokens": args.max_tokens}
     emit(report, table(rows) + "\n\nWhere the time goes, per answer:\n" + cpu_table(rows), args.out)
     if args.out:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,10 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
 
 def _prepare(settings: StackSettings, only: list[str] | None = None) -> list[StepResult]:
     started = time.perf_counter()
-    steps = build_steps(settings.paths)
+    # Merged models only for what this stack serves or what `--only` names.
+    tuned = {settings.compare_model, os.environ.get("GENERATOR_MODEL")} | {
+        name.removeprefix("model:") for name in only or [] if name.startswith("model:")}
+    steps = build_steps(settings.paths, tuned)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})
         if unknown:

@@ -8,10 +8,12 @@ per line) to make the command-line environment with uv before anything else exis
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 
 
+@functools.cache
 def _pip_config() -> dict[str, list[str]]:
     """pip's effective settings on this machine (config files and PIP_* variables): key -> values."""
     listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False)

@@ -7,7 +7,7 @@ import json
 import inspect
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -68,7 +68,9 @@ def _output_sha(home: Home, step: str) -> Callable[[], str]:
     return read
 
 
-def build_steps(home: Home) -> list[Step]:
+def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list[Step]:
+    """All steps; `tuned_models`: the committed adapters to merge (None: every one). A first run
+    skips those it will not serve (about 30 s each on 2 cores)."""
     target = home.root / "packages"
 
     def env_step(env: envs.ServiceEnv) -> Step:
@@ -120,7 +122,8 @@ def build_steps(home: Home) -> list[Step]:
                     _fingerprint(_output_sha(home, "generator-model"), (adapter / "manifest.json").read_text(),
                                  _source_of(adapter_merge)))
 
-    adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file())
+    adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file()
+                      and (tuned_models is None or p.name in tuned_models))
     retriever_env = envs.retriever_env_vars(home)
 
     def compile_extensions() -> dict[str, Any]:

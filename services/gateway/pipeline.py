@@ -242,6 +242,7 @@ class AnswerPipeline:
         # Time waiting on the generator only: the guard calls made meanwhile count as output_guard.
         waited = (time.perf_counter() - generation_started) * 1000 - (run.timings.get("output_guard", 0.0) - guard_before)
         run.timings["generate"] = round(waited, 2)
+        STAGE_LATENCY.labels("generate").observe(waited / 1000)
         run.timings["generate_ttft"] = done.ttft_ms
         run.tokens = TokenCounts(prompt=done.usage.prompt_tokens, completion=done.usage.completion_tokens)
         for sentence in splitter.flush():

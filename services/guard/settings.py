@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.cpus import available_cpus
 from services.common.paths import Home
 from services.common.settings import ComputeSettings
 
@@ -14,6 +15,9 @@ class GuardSettings(ComputeSettings):
     model_config = SettingsConfigDict(env_prefix="GUARD_", extra="ignore")
 
     port: int = Field(default=8003, ge=1, le=65535)
+    # Every core, like the generator: screening a fresh passage set is the second-largest CPU cost of
+    # an answer, and it runs while the generator waits for it.
+    cpu_threads: int = Field(default_factory=available_cpus, ge=1)
     encoder_path: Path = Field(default_factory=lambda: Home.from_env().encoder_model)
     max_question_chars: int = Field(default=2000, ge=1)
     # Thresholds per check.
