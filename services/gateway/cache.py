@@ -20,8 +20,8 @@ def question_key(question: str) -> str:
 
 
 def cache_key(question: str, top_k: int, max_tokens: int, retrieval: str, guarded: bool, index_version: str,
-              model: str) -> str:
-    identity = json.dumps([question_key(question), top_k, max_tokens, retrieval, guarded, index_version, model])
+              model: str, packing: str) -> str:
+    identity = json.dumps([question_key(question), top_k, max_tokens, retrieval, guarded, index_version, model, packing])
     return "ninjarag:answer:" + hashlib.sha256(identity.encode()).hexdigest()
 
 

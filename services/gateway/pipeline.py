@@ -154,7 +154,7 @@ class AnswerPipeline:
         key = None
         if "unknown" not in (index_version, model):
             key = cache_key(request.question, request.top_k, request.max_tokens, retrieval, request.guard,
-                            index_version, model)
+                            index_version, model, self.settings.packing)
             cached = await run.stage("cache", self.cache.get(key)) if read_cache else None
             if cached:
                 for event in self._replay(cached, run):
@@ -216,7 +216,8 @@ class AnswerPipeline:
     async def _generate_guarded(self, request: AnswerRequest, passages: list[Passage], run: _Run
                                 ) -> AsyncIterator[SentenceEvent]:
         splitter = SentenceStream()
-        body = GenerateRequest(question=request.question, passages=passages, max_tokens=request.max_tokens)
+        body = GenerateRequest(question=request.question, passages=passages, max_tokens=request.max_tokens,
+                               packing=self.settings.packing)
         generation_started = time.perf_counter()
         guard_before = run.timings.get("output_guard", 0.0)
         done: GenerateDone | None = None

@@ -63,6 +63,8 @@ class LengthSortedEncoder(CollectionEncoder):
         return None if kept is None else kept.float()
 
     def _length_sorted_batches(self, texts: list[str], indices: list[int]) -> list[list[int]]:
+        if not texts:  # all remembered: a small collection is sampled whole
+            return []
         tokenizer = self.checkpoint.doc_tokenizer.tok
         lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=self.config.doc_maxlen)["input_ids"]]
         ordered = [index for _, index in sorted(zip(lengths, indices, strict=True))]

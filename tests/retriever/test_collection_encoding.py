@@ -65,7 +65,10 @@ def test_the_k_means_sample_is_encoded_once(encoder_parts, texts, monkeypatch):
     assert sorted(encoded) == sorted(texts[8:])
     assert torch.equal(embeddings[:sum(lengths[:8])], sample_embeddings.half().float())
 
-    encoder.forget()
     encoded.clear()
+    again, _ = encoder.encode_passages(texts[:8])  # a small collection is sampled whole
+    assert encoded == [] and torch.equal(again, sample_embeddings.half().float())
+
+    encoder.forget()
     encoder.encode_passages(texts[:2])
     assert sorted(encoded) == sorted(texts[:2])
