@@ -53,4 +53,5 @@ def pip_environment() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(pip_sources()))
+    for flag in pip_sources():  # nothing at all when pip has no sources configured
+        print(flag)
