@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 from ninjarag.eval.metrics import percentile  # noqa: F401 - re-exported for the benchmarks
+from services.common.cpus import CPUINFO, available_cpus, has_native_bf16
 
 
 def free_port() -> int:
@@ -15,7 +16,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cpu_description() -> dict:
+    """Which CPU a result came from: these machines differ between sessions, and bf16 support alone
+    changes encoder and model speed several times over."""
+    model = next((line.split(":", 1)[1].strip() for line in CPUINFO.read_text().splitlines()
+                  if line.startswith("model name")), "unknown")
+    return {"model": model, "cpus": available_cpus(), "native_bf16": has_native_bf16()}
+
+
 def emit(report: dict, table: str, out: Path | None) -> None:
+    report.setdefault("cpu", cpu_description())
     print(json.dumps(report, indent=2))
     print()
     print(table)
