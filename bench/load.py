@@ -138,6 +138,13 @@ def cpu_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def shuffled_questions() -> list[str]:
+    """NQ-open dev questions in a fixed order: every run and configuration asks the same ones."""
+    questions = [json.loads(line)["question"] for line in Home.from_env().nq_dev.open()]
+    random.Random(0).shuffle(questions)
+    return questions
+
+
 def sweep(settings: StackSettings, key: str, questions: list[str], levels: list[int], seconds: float,
           max_requests: int, max_tokens: int) -> list[dict]:
     """Each level in turn, with the CPU seconds and gateway stage seconds it cost per answer."""
@@ -205,8 +212,7 @@ def main() -> None:
 
     settings = StackSettings()
     require_loopback(settings.gateway_url)
-    questions = [json.loads(line)["question"] for line in Home.from_env().nq_dev.open()]
-    random.Random(0).shuffle(questions)
+    questions = shuffled_questions()
     key, _ = keys.create(settings, "bench-load", 1_000_000)  # the sweep measures the stack, not the rate limit
     levels = [int(level) for level in args.levels.split(",")]
     rows = sweep(settings, key, questions, levels, args.seconds, args.max_requests, args.max_tokens)

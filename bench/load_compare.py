@@ -12,17 +12,15 @@ Leaves the stack running with the last configuration's environment.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import subprocess
 from pathlib import Path
 
-from load import require_loopback, sweep
+from load import require_loopback, shuffled_questions, sweep
 from ninjarag import keys
 from ninjarag.settings import StackSettings
 from report import emit
-from services.common.paths import REPO_ROOT, Home
+from services.common.paths import REPO_ROOT
 
 
 def parse_config(text: str) -> tuple[str, dict[str, str]]:
@@ -59,8 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     require_loopback(StackSettings().gateway_url)
-    questions = [json.loads(line)["question"] for line in Home.from_env().nq_dev.open()]
-    random.Random(0).shuffle(questions)
+    questions = shuffled_questions()
     levels = [int(level) for level in args.levels.split(",")]
     results, environments = {}, {}
     for text in args.config:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ninjarag.errors import UserError
-from ninjarag.logged_run import run_logged
+from ninjarag.logged_run import last_line, run_logged
 from ninjarag.pip_sources import pip_environment, pip_sources
 from services.common.paths import REPO_ROOT, Home
 
@@ -66,8 +66,7 @@ def ensure_env(home: Home, env: ServiceEnv) -> bool:
     uv = Installer(home)
     python = str(python_of(home, env.name))
     uv.run(["venv", "--allow-existing", "--python", sys.executable, str(venv)], f"create the {env.name} environment", log_path)
-    uv.run(["pip", "install", "--python", python, "-e", f"{REPO_ROOT}[{env.extras}]"],
-           f"install the {env.name} environment", log_path)
+    uv.install(["--python", python, "-e", f"{REPO_ROOT}[{env.extras}]"], f"install the {env.name} environment", log_path)
     if env.remove_after_install:
         uv.run(["pip", "uninstall", "--python", python, *env.remove_after_install], "remove conflicting packages", log_path)
     (venv / ".ninjarag-stamp").write_text(_wanted_stamp(env.extras) + "\n")
@@ -82,18 +81,20 @@ class Installer:
         self.executable = _uv_executable()
         self.home = home
 
+    def install(self, arguments: list[str], what: str, log_path: Path) -> None:
+        """`uv pip install` from the package sources pip is configured with."""
+        self.run(["pip", "install", *pip_sources(), *arguments], what, log_path)
+
     def run(self, arguments: list[str], what: str, log_path: Path) -> None:
-        sources = pip_sources() if arguments[0] == "pip" and arguments[1] == "install" else []
-        command = [self.executable, *arguments[:2], *sources, *arguments[2:]]
+        command = [self.executable, *arguments]
         environment = {"UV_CACHE_DIR": str(self.home.cache / "uv"), "UV_LINK_MODE": "hardlink", "UV_NO_PROGRESS": "1"}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("a") as log:
             log.write(f"$ {' '.join(command)}\n")
         returncode = run_logged(command, log_path, what, {**environment, **pip_environment()}, append=True)
         if returncode != 0:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
             raise UserError(
-                f"could not {what} (exit {returncode}): {tail[0][:200]} — check access to PyPI and "
+                f"could not {what} (exit {returncode}): {last_line(log_path)} — check access to PyPI and "
                 f"disk space, then rerun `ninjarag prepare`; full log: {log_path}"
             )
 

@@ -104,3 +104,9 @@ def run_logged(command: list[str], log_path: Path, what: str, extra_env: dict[st
             reader.join(timeout=5)
             status.close()
     return returncode
+
+
+def last_line(log_path: Path, limit: int = 200) -> str:
+    """The log's last non-empty line, for an error message that points at the full log."""
+    lines = log_path.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:limit] if lines else "(no output)"

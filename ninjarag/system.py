@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from ninjarag.errors import UserError
-from ninjarag.logged_run import run_logged
+from ninjarag.logged_run import last_line, run_logged
 
 
 def redis_server_binary() -> str | None:
@@ -23,8 +23,7 @@ def _apt_install(package: str, binary: str, log_path: Path) -> bool:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
         if run_logged(command, log_path, f"installing {package}", {"DEBIAN_FRONTEND": "noninteractive"}, append=True):
-            last = (log_path.read_text(errors="replace").strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"`{' '.join(command)}` failed: {last[:200]} — install {package} by hand and rerun; log: {log_path}")
+            raise UserError(f"`{' '.join(command)}` failed: {last_line(log_path)} — install {package} by hand and rerun; log: {log_path}")
     if not (shutil.which(binary) or os.path.exists(f"/usr/bin/{binary}")):
         raise UserError(f"apt-get installed {package} but {binary} is not on PATH")
     return True

