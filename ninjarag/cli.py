@@ -18,7 +18,7 @@ from ninjarag.errors import UserError
 from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from ninjarag.prepare import nq
-from ninjarag.prepare.steps import StepResult, build_steps, run_steps
+from ninjarag.prepare.steps import StepResult, build_steps, run_steps, tuned_models_to_merge
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
 from services.common.corpus import CorpusFormatError, iter_passages
@@ -48,9 +48,7 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
 
 def _prepare(settings: StackSettings, only: list[str] | None = None) -> list[StepResult]:
     started = time.perf_counter()
-    # Merged models only for what this stack serves or what `--only` names.
-    tuned = {settings.compare_model, os.environ.get("GENERATOR_MODEL")} | {
-        name.removeprefix("model:") for name in only or [] if name.startswith("model:")}
+    tuned = tuned_models_to_merge(settings.compare_model, os.environ.get("GENERATOR_MODEL"), only or ())
     steps = build_steps(settings.paths, tuned)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})

@@ -68,6 +68,14 @@ def _output_sha(home: Home, step: str) -> Callable[[], str]:
     return read
 
 
+def tuned_models_to_merge(compare_model: str | None, generator_model: str | None,
+                          only: Collection[str] = ()) -> set[str]:
+    """Merged models only for what the stack serves (its generator and comparison model) or
+    what `--only model:NAME` names."""
+    return {name for name in (compare_model, generator_model) if name} | {
+        name.removeprefix("model:") for name in only if name.startswith("model:")}
+
+
 def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list[Step]:
     """All steps; `tuned_models`: the committed adapters to merge (None: every one). A first run
     skips those it will not serve (about 30 s each on 2 cores)."""
