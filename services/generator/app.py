@@ -19,8 +19,7 @@ from services.generator.engine import Engine
 from services.generator.metrics import ENGINE_UNFINISHED
 from services.generator.model_folder import load_tokenizer
 from services.generator.neuron import NeuronServing
-from services.generator.packing import ContextPacker
-from services.generator.prompt import PromptTemplate
+from services.generator.packing import build_packer
 from services.generator.remote_engine import RemoteEngine
 from services.generator.service import GenerationService
 from services.generator.settings import GeneratorSettings
@@ -78,12 +77,6 @@ def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
         "seed": 0,
         "disable_log_stats": True,
     }
-
-
-def build_packer(settings: GeneratorSettings, tokenizer) -> ContextPacker:  # noqa: ANN001 - a transformers tokenizer
-    return ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
-                         settings.max_model_len, settings.max_passage_tokens, settings.min_passages,
-                         closed_book=PromptTemplate(settings.closed_book_template, tokenizer))
 
 
 def build_engine(settings: GeneratorSettings) -> Engine:

@@ -12,11 +12,12 @@ token follows the bucket. Policies:
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from services.common.contracts.search import Passage
 from services.generator.prompt import NumberedPassage, PromptTemplate
+from services.generator.settings import GeneratorSettings
 
 PackingPolicy = Literal["quality", "latency"]
 # A passage cut shorter than this is left out rather than kept as a fragment.
@@ -33,6 +34,7 @@ class PackedPrompt:
     passages: list[Passage]  # in prompt order: passages[i] is cited as [i+1]
     truncated: int  # passages cut short
     bucket: int
+    shown: list[NumberedPassage] = field(default_factory=list)  # as rendered: the last one may be cut
 
     @property
     def prompt_tokens(self) -> int:
@@ -128,4 +130,11 @@ class ContextPacker:
         used = [passages[n - 1] for n in range(1, len(chosen) + 1)]
         truncated = sum(1 for n, ids in enumerate(chosen, start=1)
                         if len(ids) < len(self._passage_tokens(passages[n - 1])))
-        return PackedPrompt(token_ids, used, truncated, self.smallest_bucket(len(token_ids)))
+        return PackedPrompt(token_ids, used, truncated, self.smallest_bucket(len(token_ids)), numbered)
+
+
+def build_packer(settings: GeneratorSettings, tokenizer) -> ContextPacker:  # noqa: ANN001 - a transformers tokenizer
+    """The packer the generator serves with (also the fine-tuning data's, so both see one prompt)."""
+    return ContextPacker(PromptTemplate(settings.prompt_template, tokenizer), tokenizer, settings.buckets,
+                         settings.max_model_len, settings.max_passage_tokens, settings.min_passages,
+                         closed_book=PromptTemplate(settings.closed_book_template, tokenizer))
