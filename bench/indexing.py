@@ -1,5 +1,5 @@
 """Index-build encoding speed on the demo corpus, in one run: colbert-ai's own CollectionEncoder
-against the length-sorted encoder the build uses (services/retriever/collection_encoding.py), at
+against the length-sorted encoder the build uses (services/retriever/build/collection_encoding.py), at
 several batch sizes, and the ceiling: the tokens/s the encoder's arithmetic allows at this CPU's
 measured fp32 matrix-multiply rate.
 
@@ -28,9 +28,9 @@ from colbert.indexing.collection_encoder import CollectionEncoder  # noqa: E402
 from colbert.infra import ColBERTConfig  # noqa: E402
 from colbert.modeling.checkpoint import Checkpoint  # noqa: E402
 
-from services.retriever.collection_encoding import LengthSortedEncoder  # noqa: E402
+from services.retriever.build.collection_encoding import LengthSortedEncoder  # noqa: E402
 from services.retriever.encoding import configure_checkpoint, passage_text  # noqa: E402
-from services.retriever.indexing import BuildOptions  # noqa: E402
+from services.retriever.build.indexing import BuildOptions  # noqa: E402
 
 
 def sample_texts(count: int) -> list[str]:

@@ -237,7 +237,7 @@ def index_build(
     if not envs.python_of(home, "retriever").exists():
         _fail("the retriever environment is missing: run `ninjarag prepare` first")
     typer.echo(f"indexing {passage_count:,} passages from {corpus} into {out}")
-    args = ["services.retriever.indexing", "--corpus", str(corpus.resolve()), "--out", str(out.resolve()),
+    args = ["services.retriever.build.indexing", "--corpus", str(corpus.resolve()), "--out", str(out.resolve()),
             "--checkpoint", str((checkpoint or home.colbert_checkpoint).resolve()), "--encoding", encoding,
             "--nbits", str(nbits)]
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from services.common.answer_match import contains_answer, normalize_answer
+from ninjarag.eval.answer_match import contains_answer, normalize_answer
 
 
 def accuracy(answer: str, accepted: list[str]) -> float:

@@ -4,7 +4,7 @@ guard can verify. Linear in the passage text (sentence splitting and substring s
 
 from __future__ import annotations
 
-from services.common.answer_match import contains_answer, normalize_answer
+from ninjarag.eval.answer_match import contains_answer, normalize_answer
 from services.common.sentences import split_sentences
 
 CLAUSE_ENDS = (", ", "; ", " - ", " -- ", ": ")

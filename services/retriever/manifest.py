@@ -1,4 +1,5 @@
-"""The index manifest: what an index was built from, read by the service to report its version."""
+"""The index layout and its manifest (what an index was built from): written by the builder
+(build/indexing.py), read by the service without importing the builder."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pydantic import BaseModel
 from services.retriever.encoding import EncodingStyle, Precision
 
 MANIFEST_FILE = "manifest.json"
+PLAID_DIR = "plaid"  # colbert-ai's index
+BM25_DIR = "bm25"
+PASSAGES_FILE = "passages.jsonl"  # id, title, text per line, in PLAID's passage order
 
 
 class IndexManifest(BaseModel):

@@ -25,7 +25,7 @@ def small_corpus(home, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_index(home, small_corpus, tmp_path_factory) -> Path:
-    from services.retriever.indexing import BuildOptions, build_index
+    from services.retriever.build.indexing import BuildOptions, build_index
 
     out = tmp_path_factory.mktemp("index") / "small"
     build_index(small_corpus, out, BuildOptions(checkpoint=home.colbert_checkpoint))

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from services.retriever.encoding import configure_checkpoint, passage_text
-from services.retriever.indexing import BuildOptions
+from services.retriever.build.indexing import BuildOptions
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def texts(small_corpus):
 def test_length_sorted_batches_give_colbert_ai_embeddings_in_passage_order(encoder_parts, texts):
     from colbert.indexing.collection_encoder import CollectionEncoder
 
-    from services.retriever.collection_encoding import LengthSortedEncoder
+    from services.retriever.build.collection_encoding import LengthSortedEncoder
 
     config, checkpoint = encoder_parts
     expected, expected_lengths = CollectionEncoder(config, checkpoint).encode_passages(texts)
@@ -47,7 +47,7 @@ def test_length_sorted_batches_give_colbert_ai_embeddings_in_passage_order(encod
 
 
 def test_the_k_means_sample_is_encoded_once(encoder_parts, texts, monkeypatch):
-    from services.retriever.collection_encoding import LengthSortedEncoder
+    from services.retriever.build.collection_encoding import LengthSortedEncoder
 
     config, checkpoint = encoder_parts
     encoder = LengthSortedEncoder(config, checkpoint)

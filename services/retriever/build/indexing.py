@@ -1,7 +1,7 @@
 """Build a retriever index from a JSONL corpus: a PLAID index (colbert-ai), a BM25 index (bm25s),
 the passages, and a manifest.
 
-    python -m services.retriever.indexing --corpus FILE --out DIR --checkpoint DIR [--encoding plain]
+    python -m services.retriever.build.indexing --corpus FILE --out DIR --checkpoint DIR [--encoding plain]
 
 The build writes into DIR.building and renames it to DIR when complete, so an interrupted
 build leaves any previous index untouched and is simply run again (restartable).
@@ -27,11 +27,8 @@ import numpy as np
 from services.common.corpus import CorpusFormatError, iter_passages
 from services.common.files import sha256_of
 from services.retriever.encoding import EncodingStyle, Precision, configure_checkpoint, passage_text, resolve_precision
-from services.retriever.manifest import IndexManifest
+from services.retriever.manifest import BM25_DIR, PASSAGES_FILE, PLAID_DIR, IndexManifest
 
-PLAID_DIR = "plaid"
-BM25_DIR = "bm25"
-PASSAGES_FILE = "passages.jsonl"
 COLLECTION_FILE = "collection.tsv"
 
 
@@ -57,7 +54,7 @@ class BuildOptions:
 def _sized_indexer_class():  # noqa: ANN202 - built lazily: importing colbert is slow
     from colbert.indexing.collection_indexer import CollectionIndexer
 
-    from services.retriever.collection_encoding import LengthSortedEncoder
+    from services.retriever.build.collection_encoding import LengthSortedEncoder
 
     class SizedCollectionIndexer(CollectionIndexer):
         """colbert-ai's indexer with k-means sized to the collection and a chosen encoding style."""

@@ -1,7 +1,7 @@
 """Convert a GGUF checkpoint into a model folder vLLM loads: config, safetensors, tokenizer, chat template.
 
 Run in the generator environment (transformers 5.x + gguf):
-    python -m services.generator.convert_gguf GGUF_FILE OUT_DIR
+    python -m services.generator.build.convert_gguf GGUF_FILE OUT_DIR
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the same layout from all-MiniLM-L6-v2 with the projection set to the identity (3
 the production loading path (colbert-ai's `Checkpoint`) is what runs. This is not a trained
 ColBERT: MiniLM's token embeddings were trained for mean-pooled sentence similarity.
 
-    python -m services.retriever.checkpoint ENCODER_DIR OUT_DIR
+    python -m services.retriever.build.checkpoint ENCODER_DIR OUT_DIR
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 They JIT-compile on first use; `ninjarag prepare` runs this once so that no request, test or
 container start pays for it. Each compile is one single-threaded g++ run (about a minute on these
 cores), so the three classes that own them compile in parallel processes, one per core:
-    TORCH_EXTENSIONS_DIR=DIR python -m services.retriever.extensions
+    TORCH_EXTENSIONS_DIR=DIR python -m services.retriever.build.extensions
 """
 
 from __future__ import annotations
