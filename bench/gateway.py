@@ -19,7 +19,7 @@ import httpx
 from load import sweep_level
 from load import table as sweep_table
 from ninjarag import keys, stack
-from ninjarag.eval.client import ask_gateway
+from ninjarag.client import ask_gateway
 from ninjarag.settings import StackSettings
 from report import emit, free_port, percentile
 from services.common.contracts.answer import AnswerRequest
@@ -41,10 +41,10 @@ async def overhead_and_cache(url: str, key: str, questions: list[str]) -> dict:
             answer = await ask_gateway(http, request, key, fresh=False)
             if answer.error_type:
                 continue
-            timings = answer.server_timings_ms
+            timings = answer.done.timings_ms
             overheads.append(answer.total_ms - sum(timings.get(stage, 0.0) for stage in DOWNSTREAM_STAGES))
             hit = await ask_gateway(http, request, key, fresh=False)
-            if hit.cache_hit:
+            if hit.done and hit.done.cache_hit:
                 cache_hits.append(hit.total_ms)
     return {
         "overhead_ms": {"p50": round(percentile(overheads, 50), 2), "p95": round(percentile(overheads, 95), 2),

@@ -26,7 +26,7 @@ import httpx
 import psutil
 
 from ninjarag import keys
-from ninjarag.eval.client import ask_gateway
+from ninjarag.client import ask_gateway
 from ninjarag.settings import StackSettings
 from report import emit, percentile
 from services.common.contracts.answer import AnswerRequest

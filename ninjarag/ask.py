@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import httpx
-from httpx_sse import connect_sse
 
+from ninjarag.client import GatewayProblem, answer_events
 from ninjarag.errors import UserError
-from services.common.contracts.answer import AnswerRequest
-from services.common.http import bearer
+from services.common.contracts.answer import (
+    AnswerEvent,
+    AnswerRequest,
+    CitationsEvent,
+    DoneEvent,
+    ErrorEvent,
+    SentenceEvent,
+    SourcesEvent,
+)
 
 
 def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: Callable[[str], None]) -> None:
     request = AnswerRequest(question=question, top_k=top_k, stream=True)
-    headers = bearer(api_key)
     try:
-        with httpx.Client(base_url=gateway_url, timeout=httpx.Timeout(300, connect=5)) as client:
-            with connect_sse(client, "POST", "/v1/answer", json=request.model_dump(), headers=headers) as source:
-                if source.response.is_error:
-                    source.response.read()
-                    raise UserError(_problem_line(source.response))
-                _print_stream(source.iter_sse(), echo)
+        asyncio.run(_ask(gateway_url, request, api_key, echo))
     except httpx.ConnectError:
         raise UserError(f"no gateway answers at {gateway_url}: start the stack with `ninjarag up`") from None
 
@@ -35,30 +36,35 @@ def printable(text: str) -> str:
     return text.translate(_TERMINAL_CONTROLS)
 
 
-def _problem_line(response: httpx.Response) -> str:
+async def _ask(gateway_url: str, request: AnswerRequest, api_key: str | None, echo: Callable[[str], None]) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=httpx.Timeout(300, connect=5)) as client:
+        await print_answer(client, request, api_key, echo)
+
+
+async def print_answer(client: httpx.AsyncClient, request: AnswerRequest, api_key: str | None,
+                       echo: Callable[[str], None]) -> None:
     try:
-        body = response.json()
-        return printable(f"gateway answered {response.status_code} {body.get('type')}: {body.get('detail')}")
-    except ValueError:
-        return printable(f"gateway answered {response.status_code}: {response.text[:200]}")
+        await _print_events(answer_events(client, request, api_key, fresh=False), echo)
+    except GatewayProblem as problem:
+        status = f"{problem.status} " if problem.status else ""
+        raise UserError(printable(f"gateway answered {status}{problem.type}: {problem.detail}")) from None
 
 
-def _print_stream(events, echo: Callable[[str], None]) -> None:  # noqa: ANN001 - iterator of ServerSentEvent
-    sources: list[dict] = []
-    for sse in events:
-        data = json.loads(sse.data) if sse.data else {}
-        if sse.event == "sources":
-            sources = data.get("sources", [])
-        elif sse.event == "sentence":
-            echo(printable(data["text"]))
-        elif sse.event == "citations":
+async def _print_events(events: AsyncIterator[AnswerEvent], echo: Callable[[str], None]) -> None:
+    retrieved = 0
+    async for event in events:
+        if isinstance(event, SourcesEvent):
+            retrieved = len(event.sources)
+        elif isinstance(event, SentenceEvent):
+            echo(printable(event.text))
+        elif isinstance(event, CitationsEvent):
             echo("\nSources:")
-            for source in data.get("citations", []):
-                echo(printable(f"  [{source['n']}] {source['title'] or source['id']}"))
-        elif sse.event == "done":
-            timings = ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in data.get("timings_ms", {}).items())
-            echo(f"\n({data.get('verdict')}; {len(sources)} passages retrieved; {timings})")
+            for source in event.citations:
+                echo(printable(f"  [{source.n}] {source.title or source.id}"))
+        elif isinstance(event, DoneEvent):
+            timings = ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in event.timings_ms.items())
+            echo(f"\n({event.verdict}; {retrieved} passages retrieved; {timings})")
             return
-        elif sse.event == "error":
-            raise UserError(printable(f"the answer failed: {data.get('type')}: {data.get('message')}"))
+        elif isinstance(event, ErrorEvent):
+            raise UserError(printable(f"the answer failed: {event.type}: {event.message}"))
     raise UserError("the gateway closed the stream without a final event")

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ninjarag.client import GatewayAnswer
 from ninjarag.eval.citations import CitationScores
-from ninjarag.eval.client import GatewayAnswer
 from ninjarag.eval.dataset import EvalQuestion
 from ninjarag.eval.metrics import accuracy, answer_rank, exact_match, token_f1
 from ninjarag.eval.systems import System
+from services.common.contracts.search import evidence_text
 from services.common.sentences import strip_citations
 
 RECALL_KS = (1, 5, 10)
@@ -50,23 +51,24 @@ class Record(BaseModel):
 
 
 def score(system: System, question: EvalQuestion, answer: GatewayAnswer, citations: CitationScores | None) -> Record:
-    refused = answer.verdict == "refuse"
+    refused, done = answer.verdict == "refuse", answer.done
     # Citation markers are not part of the answer: "[1]" would otherwise match an answer "1".
     text = "" if refused or answer.error_type else strip_citations(answer.text)
-    passages = [f"{s['title']}. {s['text']}" if s.get("title") else s["text"] for s in answer.sources]
+    passages = [evidence_text(s.title, s.text) for s in answer.sources]
     rank = None if system.retrieval == "none" else answer_rank(passages, question.answers)
     recall = None if rank is None else {k: float(0 < rank <= k) for k in RECALL_KS}
     return Record(
         system=system.name, id=question.id, question=question.question, answers=question.answers,
-        passage_ids=[s["id"] for s in answer.sources], answer=answer.text, sentences=answer.sentences,
-        verdict=answer.verdict, refused=refused, dropped=answer.dropped,
+        passage_ids=[s.id for s in answer.sources], answer=answer.text,
+        sentences=[s.model_dump(include={"text", "citations"}) for s in answer.sentences],
+        verdict=answer.verdict, refused=refused, dropped=done.dropped if done else 0,
         accuracy=accuracy(text, question.answers), exact_match=exact_match(text, question.answers),
         f1=token_f1(text, question.answers),
         answer_rank=rank, recall=recall, retrievable=None if recall is None else bool(recall[10]),
         citation_precision=citations.precision if citations else None,
         citation_recall=citations.recall if citations else None,
-        cache_hit=answer.cache_hit, first_sentence_ms=answer.first_sentence_ms, total_ms=answer.total_ms,
-        server_timings_ms=answer.server_timings_ms, completion_tokens=answer.completion_tokens,
+        cache_hit=bool(done and done.cache_hit), first_sentence_ms=answer.first_sentence_ms, total_ms=answer.total_ms,
+        server_timings_ms=done.timings_ms if done else {}, completion_tokens=done.tokens.completion if done else None,
         error_type=answer.error_type, error=answer.error,
     )
 

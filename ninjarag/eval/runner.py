@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ninjarag.errors import UserError
 from ninjarag.eval.citations import CitationScores, citation_scores, evidence_needed
-from ninjarag.eval.client import GatewayAnswer, ask_gateway
+from ninjarag.client import GatewayAnswer, ask_gateway
 from ninjarag.eval.dataset import EvalQuestion, load_questions
 from ninjarag.eval.plots import write_plots
 from ninjarag.eval.records import Record, RecordStore, score
@@ -125,13 +125,13 @@ async def _evaluate(gateway: httpx.AsyncClient, guard: httpx.AsyncClient, config
 
 
 async def _score_citations(guard: httpx.AsyncClient, answer: GatewayAnswer) -> CitationScores:
-    cited = [[n for n in s["citations"] if 1 <= n <= len(answer.sources)] for s in answer.sentences]
+    cited = [[n for n in s.citations if 1 <= n <= len(answer.sources)] for s in answer.sentences]
     needed = evidence_needed(cited)
     if not needed:
         return citation_scores(cited, {})
     request = SupportRequest(
-        sentences=[s["text"] for s in answer.sentences],
-        passages=[Passage(id=s["id"], title=s["title"], text=s["text"]) for s in answer.sources],
+        sentences=[s.text for s in answer.sentences],
+        passages=[Passage(id=s.id, title=s.title, text=s.text) for s in answer.sources],
         pairs=[SupportPair(sentence=index, passages=list(numbers)) for index, numbers in needed])
     response = await guard.post("/v1/guard/support", json=request.model_dump(mode="json"))
     response.raise_for_status()

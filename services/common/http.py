@@ -77,8 +77,9 @@ class ServiceClient:
         response = await self._send("POST", path, payload, idempotent=idempotent)
         return response_model.model_validate(response.json())
 
-    async def get_json(self, path: str) -> object:
-        return (await self._send("GET", path, None, idempotent=True)).json()
+    async def get_json(self, path: str, response_model: type[ResponseT]) -> ResponseT:
+        response = await self._send("GET", path, None, idempotent=True)
+        return response_model.model_validate(response.json())
 
     async def _send(self, method: str, path: str, payload: object, *, idempotent: bool) -> httpx.Response:
         retrying = AsyncRetrying(

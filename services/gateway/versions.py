@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from services.common.contracts.generate import ModelInfo
+from services.common.contracts.search import IndexInfo
 from services.common.errors import NinjaragError
 from services.common.http import ServiceClient
 
@@ -26,9 +28,10 @@ class Versions:
         if time.monotonic() - self._checked > self.refresh_s:
             try:
                 index, model = await asyncio.wait_for(
-                    asyncio.gather(self.retriever.get_json("/v1/index"), self.generator.get_json("/v1/model")),
+                    asyncio.gather(self.retriever.get_json("/v1/index", IndexInfo),
+                                   self.generator.get_json("/v1/model", ModelInfo)),
                     self.timeout_s)
-                self.index_version, self.model = index["index_version"], model["model"]
+                self.index_version, self.model = index.index_version, model.model
                 self._checked = time.monotonic()
             except (NinjaragError, TimeoutError):
                 pass  # keep the last known values; an "unknown" version never matches a cached entry

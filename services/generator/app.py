@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from services.common.app import ReadinessState, build_service_app
-from services.common.contracts.generate import GenerateDone, GenerateRequest, GenerateResponse
+from services.common.contracts.generate import GenerateDone, GenerateRequest, GenerateResponse, ModelInfo
 from services.common.disconnect import unless_disconnected
 from services.common.errors import NotReady
 from services.common.streaming import ClosingEventSourceResponse
@@ -122,12 +122,12 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
             raise NotReady(f"the engine is not ready: {readiness.report('generator').checks['engine']}", retry_after_s=5)
         return holder["service"]
 
-    @app.get("/v1/model")
-    async def model() -> dict:
+    @app.get("/v1/model", response_model=ModelInfo)
+    async def model() -> ModelInfo:
         """What the answer cache keys on: the model being served."""
         current = service()
-        return {"model": current.engine.model_name, "max_model_len": current.packer.max_model_len,
-                "prompt_template": current.packer.template.name}
+        return ModelInfo(model=current.engine.model_name, max_model_len=current.packer.max_model_len,
+                         prompt_template=current.packer.template.name)
 
     @app.post("/v1/generate", response_model=GenerateResponse,
               responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then done"}})

@@ -18,7 +18,7 @@ from services.common.contracts.guard import (
     SupportResult,
     SupportScore,
 )
-from services.common.contracts.search import Passage
+from services.common.contracts.search import Passage, evidence_text
 from services.common.sentences import citations_in, split_sentences
 from services.guard.injection import InjectionDetector
 from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
@@ -30,7 +30,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _evidence_text(passage: Passage) -> str:
-    return f"{passage.title}. {passage.text}" if passage.title else passage.text
+    return evidence_text(passage.title, passage.text)
 
 
 class GuardService:

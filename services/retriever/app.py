@@ -18,6 +18,7 @@ from services.common.contracts.base import Contract
 from services.common.contracts.search import (
     BatchSearchRequest,
     BatchSearchResult,
+    IndexInfo,
     RerankRequest,
     RerankResult,
     SearchRequest,
@@ -45,12 +46,6 @@ class ReloadConflict(NinjaragError):
 class ReloadRequest(Contract):
     index: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                               description="An index name under RETRIEVER_INDEX_ROOT; default: the configured index.")
-
-
-class IndexInfo(BaseModel):
-    index_version: str
-    passages: int
-    encoding: str
 
 
 class ReloadResult(BaseModel):

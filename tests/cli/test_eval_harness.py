@@ -5,18 +5,19 @@ import json
 
 import pytest
 
+from ninjarag.client import GatewayAnswer
 from ninjarag.errors import UserError
 from ninjarag.eval.citations import citation_scores, evidence_needed
-from ninjarag.eval.client import GatewayAnswer
 from ninjarag.eval.dataset import EvalQuestion, load_questions
 from ninjarag.eval.metrics import answer_rank, percentile
 from ninjarag.eval.records import RecordStore, score
 from ninjarag.eval.summary import markdown_table, summarize
 from ninjarag.eval.systems import SYSTEMS, select_systems
+from services.common.contracts.answer import DoneEvent, SentenceEvent, Source, TokenCounts
 
 PARIS = EvalQuestion("q1", "What is the capital of France?", ["Paris"])
-SOURCES = [{"n": 1, "id": "rome", "title": "Rome", "text": "Rome is in Italy."},
-           {"n": 2, "id": "paris", "title": "France", "text": "Paris is the capital of France."}]
+SOURCES = [Source(n=1, id="rome", title="Rome", text="Rome is in Italy."),
+           Source(n=2, id="paris", title="France", text="Paris is the capital of France.")]
 
 
 def judged(citations, supported_sets):
@@ -55,8 +56,10 @@ def test_evidence_needed_has_no_repeats_and_skips_uncited_sentences():
 
 
 def answer(text, verdict="ok", citations=(2,), sources=SOURCES, dropped=0):
-    return GatewayAnswer(sources=list(sources), sentences=[{"text": text, "citations": list(citations)}],
-                         verdict=verdict, dropped=dropped, first_sentence_ms=100.0, total_ms=300.0)
+    done = DoneEvent(verdict=verdict, timings_ms={}, tokens=TokenCounts(prompt=0, completion=0), cache_hit=False,
+                     dropped=dropped)
+    return GatewayAnswer(sources=list(sources), sentences=[SentenceEvent(index=0, text=text, citations=list(citations))],
+                         done=done, first_sentence_ms=100.0, total_ms=300.0)
 
 
 def test_a_record_scores_the_answer_without_its_citation_markers():

@@ -3,7 +3,8 @@
 import httpx
 import pytest
 
-from services.common.contracts.search import SearchRequest, SearchResult
+from services.common.contracts.health import Readiness
+from services.common.contracts.search import IndexInfo, SearchRequest, SearchResult
 from services.common.errors import InvalidRequest, Overloaded, UpstreamError, UpstreamTimeout
 from services.common.http import ServiceClient
 from services.common.request_context import reset_request_id, set_request_id
@@ -50,7 +51,7 @@ async def test_retries_give_up_after_the_attempt_budget():
         raise httpx.ConnectError("connection refused")
 
     with pytest.raises(UpstreamError, match="cannot reach retriever") as failed:
-        await client_with(handler, attempts=2).get_json("/readyz")
+        await client_with(handler, attempts=2).get_json("/readyz", Readiness)
     assert len(calls) == 2
     assert "http://retriever" not in str(failed.value), "internal addresses stay in the log, out of client errors"
 
@@ -60,11 +61,11 @@ async def test_the_service_token_travels_with_every_call():
 
     def handler(request):
         seen.append(request.headers.get("authorization"))
-        return httpx.Response(200, json={"ok": True})
+        return httpx.Response(200, json={"index_version": "v1", "passages": 2, "encoding": "plain"})
 
     client = ServiceClient("test", "retriever", "http://retriever", timeout_s=1.0, token="s3cret",
                            transport=httpx.MockTransport(handler))
-    await client.get_json("/v1/index")
+    assert (await client.get_json("/v1/index", IndexInfo)).index_version == "v1"
     assert seen == ["Bearer s3cret"]
 
 
@@ -73,7 +74,7 @@ async def test_timeout_becomes_upstream_timeout():
         raise httpx.ReadTimeout("slow")
 
     with pytest.raises(UpstreamTimeout, match="did not answer in time"):
-        await client_with(handler, attempts=1).get_json("/readyz")
+        await client_with(handler, attempts=1).get_json("/readyz", Readiness)
 
 
 async def test_client_error_is_rebuilt_as_the_typed_error_and_not_retried():

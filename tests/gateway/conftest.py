@@ -64,7 +64,7 @@ class Script:
         if path == "/v1/index":
             return httpx.Response(200, json={"index_version": "idx-1", "passages": 2, "encoding": "plain"})
         if path == "/v1/model":
-            response = httpx.Response(200, json={"model": "test-model"})
+            response = httpx.Response(200, json={"model": "test-model", "max_model_len": 2048, "prompt_template": "rag-v1"})
             return _later(response, self.model_delay_s) if self.model_delay_s else response
         if path == "/v1/search":
             if self.retriever_unreachable:

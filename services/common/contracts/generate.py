@@ -12,6 +12,13 @@ from services.common.contracts.search import Passage
 FinishReason = Literal["stop", "length", "abort"]
 
 
+class ModelInfo(Contract):
+    """GET /v1/model: what the answer cache keys on, the model being served, and its prompt."""
+    model: str
+    max_model_len: int = Field(ge=1)
+    prompt_template: str
+
+
 class GenerateRequest(Contract):
     question: Question
     passages: list[Passage] = Field(default_factory=list, max_length=100)

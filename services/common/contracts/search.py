@@ -19,6 +19,11 @@ class Passage(Contract):
     score: float | None = Field(default=None, description="Retrieval score; higher is better.")
 
 
+def evidence_text(title: str, text: str) -> str:
+    """A passage as a reader (the guard, the evaluation) judges it: the title gives the topic."""
+    return f"{title}. {text}" if title else text
+
+
 class SearchRequest(Contract):
     query: Question
     k: int = K
@@ -43,6 +48,13 @@ class SearchResult(Contract):
 
 class BatchSearchResult(Contract):
     results: list[SearchResult]
+
+
+class IndexInfo(Contract):
+    """GET /v1/index: what the answer cache keys on, the version of the index being served."""
+    index_version: str
+    passages: int = Field(ge=0)
+    encoding: str
 
 
 class RerankRequest(Contract):
