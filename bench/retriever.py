@@ -19,19 +19,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import psutil
 
 from ninjarag.eval.metrics import answer_rank
 from report import emit, percentile
+from services.common.contracts.vocabulary import SearchMode
 from services.common.paths import REPO_ROOT, Home
 
 HOME = Home.from_env()
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(HOME.torch_extensions))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-MODES = ("plaid", "bm25", "hybrid")
+MODES = get_args(SearchMode)
 
 
 

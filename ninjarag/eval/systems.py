@@ -4,15 +4,14 @@ guard on or off, so the effect of each part shows in one run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 from ninjarag.errors import UserError
+from services.common.contracts.vocabulary import RetrievalMode
 
 
 @dataclass(frozen=True)
 class System:
     name: str
-    retrieval: Literal["hybrid", "plaid", "bm25", "none"]
+    retrieval: RetrievalMode
     guard: bool
     description: str
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from services.common.contracts.answer import CitationsEvent, DoneEvent, SentenceEvent, Source
-from services.common.contracts.base import MAX_QUESTION_CHARS
+from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 
 
 class ChatMessage(BaseModel):

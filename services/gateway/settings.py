@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common.contracts.vocabulary import SearchMode
 from services.common.cpus import available_cpus
 from services.common.settings import ServiceSettings, secret_problems
 
@@ -35,7 +36,7 @@ class GatewaySettings(ServiceSettings):
     # How long the index/model version lookup may take before the last known values are used.
     versions_timeout_s: float = Field(default=2.0, gt=0)
     cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
-    search_mode: Literal["plaid", "bm25", "hybrid"] = "hybrid"
+    search_mode: SearchMode = "hybrid"
     # How the generator packs passages into the prompt (services/generator/packing.py): `latency`
     # halves the prompt on the demo corpus (766 vs 1,475 tokens), and the prefill is most of an
     # answer's CPU time on small machines.

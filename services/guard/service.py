@@ -4,7 +4,6 @@ retrieved passages carry instructions to the model."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 from services.common.contracts.guard import (
     CategoryScore,
@@ -19,6 +18,7 @@ from services.common.contracts.guard import (
     SupportScore,
 )
 from services.common.contracts.search import Passage, evidence_text
+from services.common.contracts.vocabulary import has_control_chars
 from services.common.sentences import citations_in, split_sentences
 from services.guard.injection import InjectionDetector
 from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
@@ -26,7 +26,6 @@ from services.guard.settings import GuardSettings
 from services.guard.support import LocalSupportScorer, Pair, Support
 from services.guard.toxicity import ToxicityScorer
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _evidence_text(passage: Passage) -> str:
@@ -73,7 +72,7 @@ class GuardService:
             return "the question is empty"
         if len(question) > self.settings.max_question_chars:
             return f"the question is {len(question)} characters long; at most {self.settings.max_question_chars}"
-        if _CONTROL_CHARS.search(question):
+        if has_control_chars(question):
             return "the question contains control characters"
         return None
 

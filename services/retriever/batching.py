@@ -8,7 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from services.common.contracts.search import Passage, SearchMode
+from services.common.contracts.search import Passage
+from services.common.contracts.vocabulary import SearchMode
 from services.common.errors import Overloaded
 from services.retriever.index import RetrieverIndex
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from services.common.contracts.search import Passage, SearchMode
+from services.common.contracts.search import Passage
+from services.common.contracts.vocabulary import SearchMode
 from services.common.corpus import iter_passages
 from services.retriever.bm25 import Bm25Index
 from services.retriever.encoding import Precision, configure_checkpoint, passage_text

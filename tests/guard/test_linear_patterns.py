@@ -3,7 +3,7 @@ adversarial characters in under 50 ms."""
 
 import pytest
 
-from services.guard import service, support
+from services.guard import support
 from services.guard.injection import PATTERNS
 from tests.helpers import adversarial_texts, worst_time_s
 
@@ -11,7 +11,7 @@ TEXTS = adversarial_texts()
 PATTERN_BUDGET_S = 0.050
 # Every pattern of the guard's own that meets untrusted text.
 GUARD_PATTERNS = {f"injection pattern {n}": p for n, p in enumerate(PATTERNS, 1)} | {
-    "support._WORD": support._WORD, "support._NUMBER": support._NUMBER, "service._CONTROL_CHARS": service._CONTROL_CHARS,
+    "support._WORD": support._WORD, "support._NUMBER": support._NUMBER,
 }
 # Openers that make a pattern's own prefix match again and again ("<" then spaces was 12 s).
 TEXTS += [(opener + filler * 100_000)[:100_000] for opener in ("<", "<|", "[", "ignore ", "you are now ", "from now on ")

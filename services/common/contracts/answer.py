@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from services.common.contracts.base import Contract, Question, TopK
+from services.common.contracts.vocabulary import RetrievalMode, Verdict
 
 
 class AnswerRequest(Contract):
@@ -18,7 +19,7 @@ class AnswerRequest(Contract):
     top_k: TopK = 10
     stream: bool = True
     max_tokens: int = Field(default=256, ge=1, le=4096)
-    retrieval: Literal["hybrid", "plaid", "bm25", "none"] | None = Field(
+    retrieval: RetrievalMode | None = Field(
         default=None, description="Retrieval mode; none answers closed book. Default: the gateway's GATEWAY_SEARCH_MODE.")
     guard: bool = Field(default=True, description="false skips every guard check; only where GATEWAY_ALLOW_UNGUARDED.")
 
@@ -55,7 +56,7 @@ class TokenCounts(Contract):
 
 class DoneEvent(Contract):
     event: Literal["done"] = "done"
-    verdict: Literal["ok", "partial", "refuse"]
+    verdict: Verdict
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool
@@ -82,7 +83,7 @@ class AnswerResponse(Contract):
     sentences: list[SentenceEvent]
     sources: list[Source]
     citations: list[Source]
-    verdict: Literal["ok", "partial", "refuse"]
+    verdict: Verdict
     timings_ms: dict[str, float]
     tokens: TokenCounts
     cache_hit: bool

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-# Control characters other than tab and newline have no business in a question or passage.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from services.common.contracts.vocabulary import MAX_QUESTION_CHARS, has_control_chars
 
 
 def _no_control_chars(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
+    if has_control_chars(value):
         raise ValueError("contains control characters; send plain text")
     return value
 
@@ -28,8 +26,6 @@ class Contract(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=False, str_strip_whitespace=False, strict=True)
 
-
-MAX_QUESTION_CHARS = 2000
 
 Question = Annotated[
     str,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
 from services.common.contracts.base import Contract, Question
 from services.common.contracts.search import Passage
+from services.common.contracts.vocabulary import SentenceAction, Verdict
 
 
 class CategoryScore(Contract):
@@ -49,13 +48,13 @@ class SentenceVerdict(Contract):
     support_score: float = Field(ge=0.0, le=1.0)
     supported: bool
     safe: bool
-    action: Literal["keep", "drop", "flag"]
+    action: SentenceAction
     reasons: list[str] = Field(default_factory=list)
 
 
 class OutputVerdict(Contract):
     sentences: list[SentenceVerdict]
-    verdict: Literal["ok", "partial", "refuse"]
+    verdict: Verdict
     reason: str
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from services.common.contracts.base import Contract, Question
+from services.common.contracts.vocabulary import SearchMode
 
-SearchMode = Literal["plaid", "bm25", "hybrid"]
 K = Field(default=10, ge=1, le=100, description="How many passages to return.")
 
 
