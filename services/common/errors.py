@@ -58,6 +58,11 @@ class NotFound(NinjaragError):
     type, title, status = "not_found", "Not found", 404
 
 
+class UnknownPassageSet(NinjaragError):
+    """The guard no longer holds a passage set (restarted, evicted, another replica): send the passages."""
+    type, title, status = "unknown_passage_set", "Passage set not known here", 409
+
+
 class RequestTimeout(NinjaragError):
     type, title, status = "request_timeout", "The request body did not arrive in time", 408
 
@@ -90,8 +95,9 @@ class DeadlineExceeded(NinjaragError):
     type, title, status = "deadline_exceeded", "No answer within the deadline", 504
 
 
-_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, RequestTimeout, PayloadTooLarge,
-                                      RateLimited, Overloaded, NotReady, UpstreamError, UpstreamTimeout, DeadlineExceeded)}
+_BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, UnknownPassageSet, RequestTimeout,
+                                      PayloadTooLarge, RateLimited, Overloaded, NotReady, UpstreamError, UpstreamTimeout,
+                                      DeadlineExceeded)}
 
 
 def error_for(error_type: str, detail: str) -> NinjaragError:

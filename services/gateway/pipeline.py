@@ -34,7 +34,7 @@ from services.common.contracts.guard import (
     PassageScreenResult,
 )
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
-from services.common.errors import DeadlineExceeded, NinjaragError, UpstreamError, UpstreamTimeout
+from services.common.errors import DeadlineExceeded, NinjaragError, UnknownPassageSet, UpstreamError, UpstreamTimeout
 from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
@@ -69,6 +69,8 @@ class _Run:
     released: list[SentenceEvent] = field(default_factory=list)
     dropped: int = 0
     tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
+    # The guard's id for the screened passages: per-sentence checks name it instead of resending them.
+    passage_set: str | None = None
 
     async def bounded(self, call, limit_s: float | None, what: str):  # noqa: ANN001, ANN201 - awaitable in, result out
         """Awaits within the request's deadline and the stage's own limit. Each await is bounded on
@@ -208,6 +210,7 @@ class AnswerPipeline:
         screened: PassageScreenResult = await run.stage("screen", self.up.guard.post_json(
             "/v1/guard/passages", PassageScreenRequest(passages=passages), PassageScreenResult, idempotent=True),
             self.settings.screen_timeout_s)
+        run.passage_set = screened.passage_set
         flagged = {item.id for item in screened.flagged}
         if flagged:
             log.warning("dropped %d passages that carry instructions: %s", len(flagged), sorted(flagged))
@@ -255,16 +258,26 @@ class AnswerPipeline:
         """The sentence as the user will see it, or None when the guard holds it back."""
         if not request.guard:
             return self._released(run, sentence, [n for n in citations_in(sentence) if 1 <= n <= len(passages)])
-        verdict: OutputVerdict = await run.stage("output_guard", self.up.guard.post_json(
-            "/v1/guard/output", OutputGuardRequest(question=request.question, sentences=[sentence], passages=passages),
-            OutputVerdict, idempotent=True), self.settings.guard_timeout_s)
-        checked = verdict.sentences[0]
+        checked = (await run.stage("output_guard", self._check_sentence(request.question, sentence, passages, run),
+                                   self.settings.guard_timeout_s)).sentences[0]
         GUARD_ACTIONS.labels(checked.action).inc()
         if checked.action == "drop":
             run.dropped += 1
             return None
         citations = [n for n in checked.citations_found if 1 <= n <= len(passages)] + checked.citations_added
         return self._released(run, sentence, citations)
+
+    async def _check_sentence(self, question: str, sentence: str, passages: list[Passage], run: _Run) -> OutputVerdict:
+        """By the screened set's id when there is one; with the passages when the guard does not hold
+        it (restarted, or another replica), and from then on for this answer."""
+        if run.passage_set:
+            try:
+                return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
+                    question=question, sentences=[sentence], passage_set=run.passage_set), OutputVerdict, idempotent=True)
+            except UnknownPassageSet:
+                run.passage_set = None
+        return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
+            question=question, sentences=[sentence], passages=passages), OutputVerdict, idempotent=True)
 
     def _released(self, run: _Run, sentence: str, citations: list[int]) -> SentenceEvent:
         event = SentenceEvent(index=len(run.released), text=inert_markup(sentence), citations=citations)

@@ -19,8 +19,10 @@ from services.common.contracts.guard import (
 )
 from services.common.contracts.search import Passage, evidence_text
 from services.common.contracts.vocabulary import has_control_chars
+from services.common.errors import UnknownPassageSet
 from services.common.sentences import citations_in, split_sentences
 from services.guard.injection import InjectionDetector
+from services.guard.passage_sets import PassageSets
 from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
 from services.guard.settings import GuardSettings
 from services.guard.support import LocalSupportScorer, Pair, Support
@@ -40,6 +42,7 @@ class GuardService:
         self.injection = injection
         self.support = support
         self.llama_guard = llama_guard
+        self.passage_sets = PassageSets()
 
     # --- input -------------------------------------------------------------------------------
 
@@ -78,9 +81,17 @@ class GuardService:
 
     # --- output ------------------------------------------------------------------------------
 
+    def _passages_of(self, request: OutputGuardRequest) -> list[Passage]:
+        if request.passage_set is None:
+            return request.passages
+        passages = self.passage_sets.get(request.passage_set)
+        if passages is None:
+            raise UnknownPassageSet(f"passage set {request.passage_set[:12]}... is not held here; send the passages")
+        return passages
+
     async def check_output(self, request: OutputGuardRequest) -> OutputVerdict:
         sentences = request.sentences if request.sentences is not None else split_sentences(request.answer or "")
-        passages = [_evidence_text(p) for p in request.passages]
+        passages = [_evidence_text(p) for p in self._passages_of(request)]
         cited = [citations_in(s) for s in sentences]
         pairs: list[Pair] = []
         for index, (sentence, numbers) in enumerate(zip(sentences, cited, strict=True)):
@@ -176,4 +187,7 @@ class GuardService:
                     flagged.append(ScreenedPassage(id=passage.id, score=round(score, 4), reason=reason))
             return flagged
 
-        return PassageScreenResult(flagged=await asyncio.to_thread(screen))
+        flagged = await asyncio.to_thread(screen)
+        dropped = {item.id for item in flagged}
+        kept = self.passage_sets.register([p for p in passages if p.id not in dropped])
+        return PassageScreenResult(flagged=flagged, passage_set=kept)

@@ -53,6 +53,8 @@ class Script:
     retriever_status: int = 200
     model_delay_s: float = 0.0
     retriever_unreachable: bool = False
+    guard_forgets_passage_sets: bool = False  # as after a guard restart, or on another replica
+    passage_sets: dict[str, list[dict]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     last_body: dict[str, dict] = field(default_factory=dict)
 
@@ -81,11 +83,20 @@ class Script:
                                              "categories": [{"name": "toxicity", "score": 0.0 if allowed else 0.99,
                                                              "flagged": not allowed}]})
         if path == "/v1/guard/passages":
+            kept = [p for p in body["passages"] if p["id"] not in self.flagged_passages]
+            passage_set = f"{len(self.passage_sets):064x}"
+            self.passage_sets[passage_set] = kept
             return httpx.Response(200, json={"flagged": [{"id": i, "score": 1.0, "reason": "injection"}
-                                                         for i in self.flagged_passages]})
+                                                         for i in self.flagged_passages], "passage_set": passage_set})
         if path == "/v1/guard/output":
             sentence = body["sentences"][0]
-            supported = "1972" not in sentence and bool(body["passages"])  # as the real guard: no passages, no support
+            passages = body.get("passages", [])
+            if body.get("passage_set"):
+                if self.guard_forgets_passage_sets:
+                    return httpx.Response(409, json={"type": "unknown_passage_set", "title": "t", "status": 409,
+                                                     "detail": "send the passages"})
+                passages = self.passage_sets[body["passage_set"]]
+            supported = "1972" not in sentence and bool(passages)  # as the real guard: no passages, no support
             cited = [int(c) for c in sentence.split("[")[1].split("]")[0].split(",")] if "[" in sentence else []
             return httpx.Response(200, json={"verdict": "ok" if supported else "refuse", "reason": "r", "sentences": [{
                 "index": 0, "text": sentence, "citations_found": cited, "citations_valid": bool(cited),

@@ -94,6 +94,22 @@ def test_guard_off_is_forbidden_unless_the_gateway_allows_it(gateway, api_key, s
     assert "GATEWAY_ALLOW_UNGUARDED" in response.json()["detail"] and "/v1/generate" not in script.calls
 
 
+def test_per_sentence_checks_name_the_screened_passages_instead_of_resending_them(gateway, api_key, script):
+    events = stream(gateway, api_key)
+    body = script.last_body["/v1/guard/output"]
+    assert body["passage_set"] in script.passage_sets and body["passages"] == []
+    assert kinds(events) == ["sources", "sentence", "sentence", "citations", "done"]
+
+
+def test_a_guard_that_no_longer_holds_the_passages_gets_them_resent(gateway, api_key, script):
+    script.guard_forgets_passage_sets = True
+    events = stream(gateway, api_key)
+    assert kinds(events) == ["sources", "sentence", "sentence", "citations", "done"]
+    assert [p["id"] for p in script.last_body["/v1/guard/output"]["passages"]] == ["apollo", "paris"]
+    # One miss, then the passages for the rest of the answer: 2 sentences, 3 calls.
+    assert script.calls["/v1/guard/output"] == 3
+
+
 def test_guard_off_releases_every_sentence_unchecked(script, redis_url):
     script.answer = f"{SUPPORTED} {UNSUPPORTED} See [7]."
     with make_client(script, redis_url, allow_unguarded=True) as client:

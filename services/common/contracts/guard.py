@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, model_validator
 
 from services.common.contracts.base import Contract, Question
@@ -26,16 +28,24 @@ class InputVerdict(Contract):
     reason: str
 
 
+PassageSetId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the passages, as screened.")]
+
+
 class OutputGuardRequest(Contract):
     question: Question
     sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call.")
     answer: str | None = Field(default=None, max_length=50_000)
-    passages: list[Passage] = Field(max_length=100)
+    passages: list[Passage] = Field(default_factory=list, max_length=100)
+    passage_set: PassageSetId | None = Field(
+        default=None, description="Instead of `passages`: the set /v1/guard/passages kept, so that per-sentence "
+        "calls carry only the sentence. 409 unknown_passage_set when this guard no longer holds it: send `passages`.")
 
     @model_validator(mode="after")
     def _one_of_sentences_or_answer(self) -> OutputGuardRequest:
         if (self.sentences is None) == (self.answer is None):
             raise ValueError("send exactly one of 'sentences' (already split) or 'answer' (text to split)")
+        if self.passage_set is not None and self.passages:
+            raise ValueError("send either 'passages' or 'passage_set', not both")
         return self
 
 
@@ -72,6 +82,7 @@ class PassageScreenResult(Contract):
     """Retrieved passages that carry instructions to the model (indirect prompt injection)."""
 
     flagged: list[ScreenedPassage]
+    passage_set: PassageSetId = Field(description="The passages kept (not flagged), held for the output checks.")
 
 
 class SupportPair(Contract):
