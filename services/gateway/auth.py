@@ -9,6 +9,7 @@ import time
 import redis.asyncio as redis
 from fastapi import Request
 
+from services.common.admission import AdmissionLimit, Permit
 from services.common.contracts.answer import AnswerEvent, DoneEvent
 from services.common.errors import InvalidRequest, NinjaragError, Overloaded, RateLimited, Unauthorized
 from services.gateway.keys import ApiKey, KeyStore
@@ -33,7 +34,7 @@ class Gatekeeper:
         self.limiter = RateLimiter(client)
         self.quotas = KeyQuotas(client)
         self._verified: dict[str, tuple[ApiKey, float]] = {}
-        self.in_flight = 0
+        self.answers = AdmissionLimit(settings.max_concurrent, "answers in progress on this gateway")
 
     async def authenticate(self, request: Request) -> ApiKey:
         header = request.headers.get("authorization", "")
@@ -79,12 +80,13 @@ class Gatekeeper:
         """A key's share (an answer in progress within its limit, tokens left this minute), then a slot among
         `max_concurrent` on this process. The caller must `finish()` the admission, however the answer ends."""
         lease = await self._lease(key)
-        if self.in_flight >= self.settings.max_concurrent:
+        try:
+            permit = self.answers.acquire()
+        except Overloaded:
             if lease:
                 await self.redis_quietly("quota", self.quotas.end_stream(key.key_id, lease))
-            raise Overloaded(f"{self.in_flight} answers in progress on this gateway; retry shortly", retry_after_s=1)
-        self.in_flight += 1
-        return Admission(self, key, lease)
+            raise
+        return Admission(self, key, lease, permit)
 
     async def _lease(self, key: ApiKey) -> str | None:
         """None while Redis is down (quotas then fail like the rate limit does, per the same setting)."""
@@ -118,10 +120,11 @@ class Gatekeeper:
 class Admission:
     """One admitted answer: counts the tokens it spends and gives everything back once, when it ends."""
 
-    def __init__(self, gatekeeper: Gatekeeper, key: ApiKey, lease: str | None) -> None:
+    def __init__(self, gatekeeper: Gatekeeper, key: ApiKey, lease: str | None, permit: Permit) -> None:
         self.gatekeeper = gatekeeper
         self.key = key
         self.lease = lease
+        self.permit = permit
         self.tokens = 0
         self._finished = False
 
@@ -135,7 +138,7 @@ class Admission:
             return
         self._finished = True
         gatekeeper = self.gatekeeper
-        gatekeeper.in_flight -= 1
+        self.permit.release()
         quotas, key_id = gatekeeper.quotas, self.key.key_id
         if self.lease:
             await gatekeeper.redis_quietly("quota", quotas.end_stream(key_id, self.lease))

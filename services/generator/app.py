@@ -135,14 +135,14 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
         current = service()
         # Tokenising ~1,000-token prompts takes milliseconds of CPU: off the event loop.
         packed = await asyncio.to_thread(current.pack, request)
-        current.admit()
+        permit = current.admission.acquire()
         if request.stream:
             async def event_stream() -> AsyncIterator[dict]:
                 async for event in current.events(request, packed):
                     yield {"event": event.event, "data": event.model_dump_json()}
 
             # Released when the response closes, even when the client left before the first byte.
-            return ClosingEventSourceResponse(event_stream(), on_close=current.release)
+            return ClosingEventSourceResponse(event_stream(), on_close=permit.release)
 
         async def collect() -> GenerateResponse:
             text, done = [], None
@@ -156,6 +156,6 @@ def create_app(settings: GeneratorSettings, engine: Engine | None = None) -> Fas
         try:
             return await unless_disconnected(http_request, collect())  # a client gone aborts the generation
         finally:
-            current.release()
+            permit.release()
 
     return app

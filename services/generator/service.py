@@ -7,7 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 from services.common.contracts.generate import GenerateDone, GenerateRequest, TokenEvent, Usage
-from services.common.errors import InvalidRequest, Overloaded
+from services.common.admission import AdmissionLimit
+from services.common.errors import InvalidRequest
 from services.generator.engine import Engine, Sampling
 from services.generator.metrics import ADMITTED, BUCKET_CHOSEN, PADDING_WASTE, TIME_TO_FIRST_TOKEN
 from services.generator.packing import ContextPacker, PackedPrompt, PromptTooLong
@@ -17,8 +18,9 @@ class GenerationService:
     def __init__(self, engine: Engine, packer: ContextPacker, max_admitted: int) -> None:
         self.engine = engine
         self.packer = packer
-        self.max_admitted = max_admitted
-        self._admitted = 0
+        # Bounded admission instead of an unbounded queue.
+        self.admission = AdmissionLimit(max_admitted, "generations in progress or queued", retry_after_s=2,
+                                        gauge=ADMITTED)
 
     def pack(self, request: GenerateRequest) -> PackedPrompt:
         limit = self.packer.max_model_len - 16
@@ -31,21 +33,6 @@ class GenerationService:
             return self.packer.pack(request.question, request.passages, request.max_tokens, request.packing)
         except PromptTooLong as exc:
             raise InvalidRequest(str(exc)) from None
-
-    def admit(self) -> None:
-        """Bounded admission instead of an unbounded queue; the caller must call `release`."""
-        if self._admitted >= self.max_admitted:
-            raise Overloaded(f"{self._admitted} generations in progress or queued; retry shortly", retry_after_s=2)
-        self._admitted += 1
-        ADMITTED.set(self._admitted)
-
-    def release(self) -> None:
-        self._admitted -= 1
-        ADMITTED.set(self._admitted)
-
-    @property
-    def admitted(self) -> int:
-        return self._admitted
 
     async def events(self, request: GenerateRequest, packed: PackedPrompt) -> AsyncIterator[TokenEvent | GenerateDone]:
         """Token events, then one GenerateDone. Closing this iterator aborts the generation."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from services.common.contracts.search import Passage
 from services.common.contracts.vocabulary import SearchMode
-from services.common.errors import Overloaded
+from services.common.admission import AdmissionLimit, Permit
 from services.retriever.index import RetrieverIndex
 
 
@@ -21,6 +21,7 @@ class _Job:
     k: int
     mode: SearchMode
     future: asyncio.Future
+    permit: Permit  # its queries' places in the queue
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -34,9 +35,8 @@ class SearchWorker:
     def __init__(self, max_batch: int, batch_wait_ms: float, max_queued: int) -> None:
         self.max_batch = max_batch
         self.batch_wait_s = batch_wait_ms / 1000
-        self.max_queued = max_queued
+        self.queued = AdmissionLimit(max_queued, "queries already queued")
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._queued_queries = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
         self._task: asyncio.Task | None = None
 
@@ -52,10 +52,7 @@ class SearchWorker:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def search(self, index: RetrieverIndex, queries: list[str], k: int, mode: SearchMode) -> SearchOutcome:
-        if self._queued_queries + len(queries) > self.max_queued:
-            raise Overloaded(f"{self._queued_queries} queries already queued; retry shortly", retry_after_s=1)
-        job = _Job(index, queries, k, mode, asyncio.get_running_loop().create_future())
-        self._queued_queries += len(queries)
+        job = _Job(index, queries, k, mode, asyncio.get_running_loop().create_future(), self.queued.acquire(len(queries)))
         await self._queue.put(job)
         return await job.future
 
@@ -69,7 +66,8 @@ class SearchWorker:
                 except TimeoutError:
                     break
             started = time.perf_counter()
-            self._queued_queries -= sum(len(job.queries) for job in batch)
+            for job in batch:  # off the queue: their places are free again
+                job.permit.release()
             live = [job for job in batch if not job.future.cancelled()]
             try:
                 results = await self.run_in_worker(_search_batch, live)

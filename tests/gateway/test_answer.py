@@ -165,11 +165,11 @@ def test_the_rate_limit_answers_429_with_retry_after(gateway):
 def test_beyond_the_concurrency_limit_is_503(script, redis_url):
     with make_client(script, redis_url, max_concurrent=1) as client:
         key, _ = client.portal.call(client.app.state.gatekeeper.keys.create, "busy", 1000)
-        client.app.state.gatekeeper.in_flight = 1  # one answer in progress
+        busy = client.app.state.gatekeeper.answers.acquire()  # one answer in progress
         response = client.post("/v1/answer", json=QUESTION, headers=auth(key))
         assert response.status_code == 503 and response.json()["type"] == "overloaded"
         assert response.headers["retry-after"] == "1"
-        client.app.state.gatekeeper.in_flight = 0
+        busy.release()
         assert client.post("/v1/answer", json={**QUESTION, "stream": False}, headers=auth(key)).status_code == 200
 
 

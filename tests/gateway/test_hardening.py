@@ -99,7 +99,7 @@ def test_a_client_gone_before_the_first_byte_gives_back_its_slot_and_lease(gatew
             await app(scope, receive, send)
         except OSError:
             pass
-        return gatekeeper.in_flight, await gatekeeper.quotas.redis.zcard(f"ninjarag:streams:{key_id}")
+        return gatekeeper.answers.in_flight, await gatekeeper.quotas.redis.zcard(f"ninjarag:streams:{key_id}")
 
     in_flight, leases = gateway.portal.call(call)
     assert in_flight == 0 and leases == 0
