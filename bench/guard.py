@@ -30,8 +30,8 @@ from services.common.corpus import iter_passages
 from report import emit
 from services.common.paths import Home
 from services.common.sentences import split_sentences
-from services.guard.app import build_guard
 from services.guard.injection import DATA, read_lines
+from services.guard.serving import GuardService
 from services.guard.settings import GuardSettings
 from services.guard.support import names_in
 
@@ -169,10 +169,10 @@ def table(report: dict) -> str:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    guard = build_guard(GuardSettings(cpu_threads=args.threads))
-    guard.injection.encoder.warm_up()
-    guard.injection.warm_up()
-    guard.toxicity.warm_up()
+    settings = GuardSettings(cpu_threads=args.threads)
+    settings.apply_cpu_threads()
+    guard = GuardService.build(settings)
+    guard.warm_up()
     rng = random.Random(0)
     passages = list(iter_passages(HOME.corpus))
     cases = support_cases(passages, rng, args.per_kind)

@@ -74,7 +74,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    with TestClient(create_app(GuardSettings(cpu_threads=args.threads))) as client:
+    settings = GuardSettings(cpu_threads=args.threads)
+    settings.apply_cpu_threads()
+    with TestClient(create_app(settings)) as client:
         while not client.get("/readyz").json()["ready"]:  # the models load in the background
             time.sleep(0.2)
         report = measure(client, args.answers, random.Random(0))

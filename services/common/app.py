@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.contracts.health import Health, Readiness
-from services.common.errors import PROBLEM_RESPONSES, install_error_handlers, problem_schemas
+from services.common.errors import PROBLEM_RESPONSES, NotReady, install_error_handlers, problem_schemas
 from services.common.limits import RequestLimitsMiddleware
 from services.common.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_response
 from services.common.request_context import (
@@ -54,6 +54,12 @@ class ReadinessState:
 
     def report(self, service: str) -> Readiness:
         return Readiness(service=service, ready=self.ready, checks=dict(self._checks))
+
+    def require(self, service: str) -> None:
+        """For request handlers: 503 not_ready, naming what is still loading, until every check passed."""
+        if not self.ready:
+            waiting = "; ".join(f"{name}: {value}" for name, value in self._checks.items() if not value.startswith(self.OK))
+            raise NotReady(f"{service} is not ready ({waiting})", retry_after_s=5)
 
     def warm_up(self, name: str, load: Callable[[], str] | Callable[[], Awaitable[str]]) -> asyncio.Task[None]:
         """Run a load (blocking ones in a thread) so /healthz answers meanwhile; `load` returns a detail."""

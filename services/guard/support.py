@@ -10,8 +10,10 @@ or judge implicit contradictions.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 
@@ -71,6 +73,14 @@ class Support:
 Pair = tuple[int, tuple[int, ...]]
 
 
+class SupportScorer(Protocol):
+    """Scores (claim, passage set) pairs; the local scorer and an NLI model behind HTTP both are one."""
+
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class LocalSupportScorer:
     """MiniLM similarity plus lexical evidence, computed once per request for all pairs."""
 
@@ -82,7 +92,14 @@ class LocalSupportScorer:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
 
-    def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+        """In a worker thread: the encoder's matrix work must not hold up the event loop."""
+        return await asyncio.to_thread(self.score_now, claims, passages, pairs)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the encoder lives as long as the process."""
+
+    def score_now(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
         needed = {i for _, ids in pairs for i in ids}
         passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]

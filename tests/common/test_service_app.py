@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from services.common.app import ReadinessState, build_service_app
 from services.common.contracts.search import SearchRequest
-from services.common.errors import Overloaded
+from services.common.errors import NotReady, Overloaded
 from services.common.request_context import current_request_id
 from services.common.settings import ServiceSettings
 
@@ -97,3 +97,16 @@ def test_metrics_count_requests_by_route_and_status(client):
     text = client.get("/metrics").text
     assert 'ninjarag_http_requests_total{method="POST",route="/v1/search",service="probe",status="200"}' in text
     assert "ninjarag_http_request_duration_seconds_bucket" in text
+
+
+def test_require_says_what_is_still_loading_until_every_check_passed():
+    readiness = ReadinessState("index", "models")
+    readiness.mark_ok("models", "minilm")
+    with pytest.raises(NotReady, match=r"retriever is not ready \(index: pending\)") as waiting:
+        readiness.require("retriever")
+    assert waiting.value.retry_after_s == 5
+    readiness.mark_failed("index", "no manifest")
+    with pytest.raises(NotReady, match="index: failed: no manifest"):
+        readiness.require("retriever")
+    readiness.mark_ok("index")
+    readiness.require("retriever")

@@ -1,5 +1,6 @@
-"""The guard's decisions: is the question allowed, which answer sentences may the user see, which
-retrieved passages carry instructions to the model."""
+"""The guard's serving class: is the question allowed, which answer sentences may the user see,
+which retrieved passages carry instructions to the model. Light to construct; `warm_up` loads the
+models (blocking, run in a thread at start), `aclose` closes the production scorers' clients."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from services.common.contracts.search import Passage, evidence_text
 from services.common.contracts.vocabulary import has_control_chars
 from services.common.errors import UnknownPassageSet
 from services.common.sentences import citations_in, split_sentences
+from services.guard.encoder import SentenceEncoder
 from services.guard.injection import InjectionDetector
 from services.guard.passage_sets import PassageSets
 from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
 from services.guard.settings import GuardSettings
-from services.guard.support import LocalSupportScorer, Pair, Support
+from services.guard.support import LocalSupportScorer, Pair, Support, SupportScorer
 from services.guard.toxicity import ToxicityScorer
 
 
@@ -36,13 +38,36 @@ def _evidence_text(passage: Passage) -> str:
 
 class GuardService:
     def __init__(self, settings: GuardSettings, toxicity: ToxicityScorer, injection: InjectionDetector,
-                 support: LocalSupportScorer | HttpNliSupport, llama_guard: LlamaGuardSafety | None) -> None:
+                 support: SupportScorer, llama_guard: LlamaGuardSafety | None) -> None:
         self.settings = settings
         self.toxicity = toxicity
         self.injection = injection
         self.support = support
         self.llama_guard = llama_guard
         self.passage_sets = PassageSets()
+
+    @classmethod
+    def build(cls, settings: GuardSettings) -> GuardService:
+        """The scorers the settings name: local models, or production ones behind HTTP."""
+        encoder = SentenceEncoder(settings.encoder_path)
+        support = (HttpNliSupport(settings.nli_url, settings.http_timeout_s) if settings.support_backend == "nli_http"
+                   else LocalSupportScorer(encoder))
+        llama_guard = (LlamaGuardSafety(settings.llama_guard_url, settings.llama_guard_model, settings.http_timeout_s)
+                       if settings.safety_backend == "llama_guard" else None)
+        return cls(settings, ToxicityScorer(), InjectionDetector(encoder), support, llama_guard)
+
+    def warm_up(self) -> str:
+        """Loads the local models (seconds of CPU); returns what /readyz reports."""
+        encoder_name = self.injection.encoder.warm_up()
+        self.injection.warm_up()
+        self.toxicity.warm_up()
+        return (f"{encoder_name} + alt-profanity-check; support: {self.settings.support_backend}, "
+                f"safety: {self.settings.safety_backend}")
+
+    async def aclose(self) -> None:
+        await self.support.aclose()
+        if self.llama_guard:
+            await self.llama_guard.aclose()
 
     # --- input -------------------------------------------------------------------------------
 
@@ -111,11 +136,7 @@ class GuardService:
         return self._answer_verdict(verdicts, bool(passages))
 
     async def _support(self, sentences: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
-        if not pairs:
-            return []
-        if isinstance(self.support, HttpNliSupport):
-            return await self.support.score(sentences, passages, pairs)
-        return await asyncio.to_thread(self.support.score, sentences, passages, pairs)
+        return await self.support.score(sentences, passages, pairs) if pairs else []
 
     async def _sentence_verdict(self, index: int, sentence: str, cited: list[int], passage_count: int,
                                 scored: list[tuple[tuple[int, ...], Support]]) -> SentenceVerdict:
@@ -155,7 +176,8 @@ class GuardService:
             return True
         if self.llama_guard:
             return (await self.llama_guard.classify(sentence, role="agent"))[0]
-        return self.toxicity.score(sentence) < self.settings.toxicity_threshold
+        # A linear model, but on the event loop it would still wait behind nothing else: off it.
+        return await asyncio.to_thread(self.toxicity.score, sentence) < self.settings.toxicity_threshold
 
     def _answer_verdict(self, verdicts: list[SentenceVerdict], had_passages: bool) -> OutputVerdict:
         kept = sum(v.action == "keep" for v in verdicts)
