@@ -76,8 +76,8 @@ def retrieve(questions: list[str]) -> list[list[dict]]:
 
 def packer_table(questions: list[str], passages: list[list[dict]]) -> dict:
     from services.common.contracts.search import Passage
-    from services.generator.packing import build_packer
     from services.generator.model_folder import load_tokenizer
+    from services.generator.packing import build_packer
     from services.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()
@@ -239,8 +239,9 @@ def measure(requests: list[dict], threads: int) -> dict:
                       f"http://127.0.0.1:{port}/readyz")
     os.environ.update(settings_env)
     from services.common.contracts.search import Passage
-    from services.generator.packing import build_packer, engine_kwargs, vllm_environment
+    from services.generator.engines import engine_kwargs, vllm_environment
     from services.generator.model_folder import load_tokenizer
+    from services.generator.packing import build_packer
     from services.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()

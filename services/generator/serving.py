@@ -1,26 +1,51 @@
-"""Generation: admission, packing, the engine stream, usage and timing."""
+"""The generator's serving class: admission, packing, the engine stream, usage and timing. Light to
+construct; `warm_up` loads the tokenizer, starts the engine and runs one generation end to end;
+`aclose` shuts the engine down."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
 
-from services.common.contracts.generate import GenerateDone, GenerateRequest, TokenEvent, Usage
 from services.common.admission import AdmissionLimit
+from services.common.contracts.generate import GenerateDone, GenerateRequest, ModelInfo, TokenEvent, Usage
 from services.common.errors import InvalidRequest
 from services.generator.engine import Engine, Sampling
-from services.generator.metrics import ADMITTED, BUCKET_CHOSEN, PADDING_WASTE, TIME_TO_FIRST_TOKEN
-from services.generator.packing import ContextPacker, PackedPrompt, PromptTooLong
+from services.generator.metrics import ADMITTED, BUCKET_CHOSEN, ENGINE_UNFINISHED, PADDING_WASTE, TIME_TO_FIRST_TOKEN
+from services.generator.model_folder import load_tokenizer
+from services.generator.packing import ContextPacker, PackedPrompt, PromptTooLong, build_packer
+from services.generator.settings import GeneratorSettings
 
 
 class GenerationService:
-    def __init__(self, engine: Engine, packer: ContextPacker, max_admitted: int) -> None:
+    def __init__(self, settings: GeneratorSettings, engine: Engine) -> None:
+        self.settings = settings
         self.engine = engine
-        self.packer = packer
+        self.packer: ContextPacker | None = None  # the model's tokenizer: loaded by warm_up
         # Bounded admission instead of an unbounded queue.
-        self.admission = AdmissionLimit(max_admitted, "generations in progress or queued", retry_after_s=2,
-                                        gauge=ADMITTED)
+        self.admission = AdmissionLimit(settings.max_num_seqs + settings.max_queued,
+                                        "generations in progress or queued", retry_after_s=2, gauge=ADMITTED)
+
+    async def warm_up(self) -> str:
+        settings = self.settings
+        tokenizer = await asyncio.to_thread(load_tokenizer, settings.model_path)
+        self.packer = build_packer(settings, tokenizer)
+        await self.engine.start()
+        # Ready only once a generation went through end to end.
+        warm = GenerateRequest(question="Say hello.", max_tokens=4)
+        async for _ in self.events(warm, self.pack(warm)):
+            pass
+        ENGINE_UNFINISHED.set_function(self.engine.unfinished_requests)
+        return f"{self.engine.model_name} on {settings.device}, max_model_len {settings.max_model_len}"
+
+    async def aclose(self) -> None:
+        await self.engine.shutdown()
+
+    def model_info(self) -> ModelInfo:
+        return ModelInfo(model=self.engine.model_name, max_model_len=self.packer.max_model_len,
+                         prompt_template=self.packer.template.name)
 
     def pack(self, request: GenerateRequest) -> PackedPrompt:
         limit = self.packer.max_model_len - 16
