@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.contracts.health import Health, Readiness
-from services.common.errors import PROBLEM_RESPONSES, NotReady, install_error_handlers, problem_schemas
+from services.common.errors import PROBLEM_RESPONSES, LoadFailed, NotReady, install_error_handlers, problem_schemas
 from services.common.limits import RequestLimitsMiddleware
 from services.common.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_response
 from services.common.request_context import (
@@ -68,6 +68,9 @@ class ReadinessState:
             try:
                 detail = await load() if inspect.iscoroutinefunction(load) else await asyncio.to_thread(load)
                 self.mark_ok(name, detail)
+            except LoadFailed as exc:
+                log.error("warm-up step %s failed: %s", name, exc)
+                self.mark_failed(name, str(exc))
             except Exception as exc:  # noqa: BLE001 - any load failure makes the service not ready
                 log.exception("warm-up step %s failed", name)
                 self.mark_failed(name, f"{type(exc).__name__}: {exc}")

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+class LoadFailed(RuntimeError):
+    """A warm-up failure whose message already says what to fix (a missing index, a broken model
+    folder): /readyz reports it as is, and the log carries no traceback."""
+
+
 class NinjaragError(Exception):
     """Base of every error a service raises on purpose. `type` is the stable contract."""
 

@@ -14,6 +14,7 @@ import torch
 from services.common.contracts.search import Passage
 from services.common.contracts.vocabulary import SearchMode
 from services.common.corpus import iter_passages
+from services.common.errors import LoadFailed
 from services.retriever.bm25 import Bm25Index
 from services.retriever.encoding import Precision, configure_checkpoint, passage_text
 from services.retriever.manifest import BM25_DIR, PASSAGES_FILE, PLAID_DIR, IndexManifest
@@ -26,7 +27,7 @@ class SearchTuning:
     ncells_large_k: int = 2
 
 
-class IndexLoadError(RuntimeError):
+class IndexLoadError(LoadFailed):
     """The index is missing, incomplete or does not fit the checkpoint."""
 
 

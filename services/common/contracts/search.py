@@ -63,3 +63,15 @@ class RerankRequest(Contract):
 class RerankResult(Contract):
     passages: list[Passage] = Field(description="The given passages, best first, `score` = MaxSim.")
     timings_ms: dict[str, float]
+
+
+class ReloadRequest(Contract):
+    """POST /v1/admin/reload."""
+    index: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                              description="An index name under RETRIEVER_INDEX_ROOT; default: the configured index.")
+
+
+class ReloadResult(Contract):
+    index_version: str
+    index_dir: str
+    took_ms: float
