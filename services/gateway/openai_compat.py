@@ -3,13 +3,14 @@ same guarded pipeline; the citations travel in an extra `citations` field."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.common.contracts.answer import CitationsEvent, DoneEvent, SentenceEvent, Source
+from services.common.contracts.answer import AnswerEvent, CitationsEvent, DoneEvent, ErrorEvent, SentenceEvent, Source
 from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 
 
@@ -45,8 +46,27 @@ def chunk(chat_id: str, model: str, delta: dict, finish_reason: str | None = Non
     return body
 
 
-def sentence_delta(event: SentenceEvent, first: bool) -> dict:
-    return {"content": ("" if first else " ") + event.text}
+class ChatStream:
+    """Answer events rendered as OpenAI chat-completion chunks (SSE `data:` items), one answer's worth."""
+
+    def __init__(self, chat_id: str, model: str) -> None:
+        self.chat_id, self.model = chat_id, model
+        self._first = True
+
+    def render(self, event: AnswerEvent) -> list[dict]:
+        if isinstance(event, SentenceEvent):
+            delta = {"content": ("" if self._first else " ") + event.text}
+            if self._first:
+                delta["role"] = "assistant"
+            self._first = False
+            return [{"data": json.dumps(chunk(self.chat_id, self.model, delta))}]
+        if isinstance(event, CitationsEvent):
+            return [{"data": json.dumps(chunk(self.chat_id, self.model, {}, "stop", event.citations))}]
+        if isinstance(event, ErrorEvent):
+            return [{"data": json.dumps({"error": {"type": event.type, "message": event.message}})}, {"data": "[DONE]"}]
+        if isinstance(event, DoneEvent):
+            return [{"data": "[DONE]"}]
+        return []
 
 
 def completion(chat_id: str, model: str, sentences: list[SentenceEvent], citations: CitationsEvent | None,

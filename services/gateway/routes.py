@@ -1,0 +1,48 @@
+"""The gateway's HTTP routes: check the request, take the admission, hand the answer to the
+serving class, render it as /v1/answer events or OpenAI chat completions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from services.common.contracts.answer import AnswerRequest, AnswerResponse, CitationsEvent, SentenceEvent
+from services.common.errors import Forbidden, InvalidRequest
+from services.gateway import openai_compat
+from services.gateway.deps import Gateway, Key
+from services.gateway.serving import answer_document
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post("/answer", response_model=AnswerResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "sources, sentence*, citations, then done or error"}})
+async def answer(body: AnswerRequest, request: Request, gateway: Gateway, key: Key):  # noqa: ANN201 - a stream or JSON
+    if not body.guard and not gateway.settings.allow_unguarded:
+        raise Forbidden("guard: false is allowed only where the gateway runs with GATEWAY_ALLOW_UNGUARDED=true "
+                        "(evaluation stacks, never production); drop the field to get a guarded answer")
+    gateway.gatekeeper.check_request_size(body.top_k, body.max_tokens)
+    read_cache = "no-cache" not in request.headers.get("cache-control", "").lower()
+    admission = await gateway.gatekeeper.admit(key)  # before the response starts: a refusal is still a plain 429/503
+    if body.stream:
+        return gateway.stream(body, admission, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
+                              read_cache)
+    return answer_document(await gateway.collect(request, body, admission, read_cache))
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: openai_compat.ChatCompletionRequest, http_request: Request, gateway: Gateway,
+                           key: Key):  # noqa: ANN201 - a stream or JSON
+    try:
+        request = AnswerRequest(question=body.question(), max_tokens=body.max_tokens or 256)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc).splitlines()[-1] if "validation" in str(exc) else str(exc)) from None
+    gateway.gatekeeper.check_request_size(request.top_k, request.max_tokens)
+    admission = await gateway.gatekeeper.admit(key)
+    chat_id = openai_compat.completion_id()
+    if body.stream:
+        return gateway.stream(request, admission, openai_compat.ChatStream(chat_id, body.model).render)
+    events = await gateway.collect(http_request, request, admission)
+    sentences = [e for e in events if isinstance(e, SentenceEvent)]
+    citations = next((e for e in events if isinstance(e, CitationsEvent)), None)
+    return openai_compat.completion(chat_id, body.model, sentences, citations, events[-1])
