@@ -68,7 +68,8 @@ class NeuronServing:
         return env
 
     def serve_args(self) -> list[str]:
-        """The same settings as `vllm serve` flags (the Kubernetes eks-inf2 overlay uses these)."""
+        """The same settings as `vllm serve` flags, for serving the model without the generator
+        (the eks-inf2 overlay runs the generator itself, which passes engine_kwargs)."""
         return [
             str(self.model_path),
             f"--tensor-parallel-size={self.tp_degree}",
