@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,9 @@ class StackSettings(BaseSettings):
     # side-by-side evaluations: a model folder name under <home>/models, e.g. smollm2-135m-nq-v1.
     compare_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     compare_port_offset: int = Field(default=10, ge=1, le=1000)
+    # How the comparison gateway packs passages, when it differs from the first (a fine-tune
+    # trained on the latency packing is served with it): GATEWAY_PACKING for the second gateway.
+    compare_packing: Literal["quality", "latency"] | None = None
     # The key `ask` sends as `Authorization: Bearer`.
     api_key: str | None = None
 

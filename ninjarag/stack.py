@@ -106,6 +106,8 @@ def comparison_programs(settings: StackSettings, progs: list[Program]) -> list[P
                      "GENERATOR_MODEL": settings.compare_model or ""}
     gateway_env = {**by_name["gateway"].environment, "GATEWAY_PORT": str(gateway_port),
                    "GATEWAY_GENERATOR_URL": f"http://{host}:{generator_port}"}
+    if settings.compare_packing:
+        gateway_env["GATEWAY_PACKING"] = settings.compare_packing
     return [Program("generator-compare", generator_port, by_name["generator"].command, generator_env, "generator"),
             Program("gateway-compare", gateway_port, by_name["gateway"].command, gateway_env, "gateway")]
 

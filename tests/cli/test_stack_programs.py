@@ -19,6 +19,13 @@ def test_a_compare_model_adds_a_second_generator_and_a_gateway_in_front_of_it(tm
         assert gateway.environment[name] == by_name["gateway"].environment[name]
 
 
+def test_the_compare_gateway_may_pack_passages_its_own_way(tmp_path):
+    settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", compare_model="m", compare_packing="latency")
+    by_name = {prog.name: prog for prog in stack.programs(settings)}
+    assert by_name["gateway-compare"].environment["GATEWAY_PACKING"] == "latency"
+    assert "GATEWAY_PACKING" not in by_name["gateway"].environment  # the first keeps the default (or the shell's)
+
+
 def test_without_a_compare_model_the_stack_runs_redis_and_the_four_services(tmp_path):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run")
     assert [prog.name for prog in stack.programs(settings)] == ["redis", "retriever", "generator", "guard", "gateway"]
