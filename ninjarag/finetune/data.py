@@ -28,12 +28,12 @@ import httpx
 from tqdm import tqdm
 
 from ninjarag.errors import UserError
+from ninjarag.eval.answer_match import contains_answer
 from ninjarag.finetune import targets
 from ninjarag.finetune.recipe import DataRecipe, Recipe
 from ninjarag.prepare import packages
-from ninjarag.eval.answer_match import contains_answer
-from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 from services.common.contracts.search import BatchSearchRequest, BatchSearchResult, Passage
+from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 from services.common.files import sha256_of
 from services.common.http import bearer
 from services.common.paths import Home

@@ -31,7 +31,6 @@ from services.guard.support import LocalSupportScorer, Pair, Support, SupportSco
 from services.guard.toxicity import ToxicityScorer
 
 
-
 def _evidence_text(passage: Passage) -> str:
     return evidence_text(passage.title, passage.text)
 

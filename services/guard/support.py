@@ -94,12 +94,12 @@ class LocalSupportScorer:
 
     async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
         """In a worker thread: the encoder's matrix work must not hold up the event loop."""
-        return await asyncio.to_thread(self.score_now, claims, passages, pairs)
+        return await asyncio.to_thread(self._score, claims, passages, pairs)
 
     async def aclose(self) -> None:
         """Nothing to close: the encoder lives as long as the process."""
 
-    def score_now(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+    def _score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
         needed = {i for _, ids in pairs for i in ids}
         passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]

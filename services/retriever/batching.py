@@ -8,9 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from services.common.admission import AdmissionLimit, Permit
 from services.common.contracts.search import Passage
 from services.common.contracts.vocabulary import SearchMode
-from services.common.admission import AdmissionLimit, Permit
 from services.retriever.index import RetrieverIndex
 
 
