@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
@@ -38,6 +39,16 @@ DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(2)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command reads the NINJARAG_* settings: a bad one is named before any command runs."""
+    try:
+        StackSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"NINJARAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        _fail(f"bad setting: {problems}")
 
 
 def _report_step(number: int, total: int, result: StepResult) -> None:

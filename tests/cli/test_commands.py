@@ -46,6 +46,13 @@ def test_eval_without_a_gateway_says_to_start_the_stack(monkeypatch, tmp_path):
     assert result.exit_code == 2 and "no system gpt5; systems: closed-book" in result.stderr
 
 
+def test_a_bad_setting_is_named_before_any_command_runs(monkeypatch):
+    monkeypatch.setenv("NINJARAG_COMPARE_PACKING", "fast")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: bad setting: NINJARAG_COMPARE_PACKING: Input should be 'quality' or 'latency'"
+
+
 def test_ask_rejects_an_empty_question(monkeypatch):
     result = runner.invoke(app, ["ask", "   "])
     assert result.exit_code == 2
