@@ -1,6 +1,6 @@
 """The answer cache: a finished answer's events in Redis, keyed by the question (case-folded, spaces
-collapsed, nothing else: "What is C++?" and "What is C#?" are different questions), top_k, the
-index version and the model; a hit replays them. Redis down: no cache, logged and counted."""
+collapsed, nothing else: "What is C++?" and "What is C#?" are different questions) and all that
+changes the answer (top_k, the index version, the model, the answer policy...); a hit replays them. Redis down: no cache, logged and counted."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def question_key(question: str) -> str:
     return " ".join(question.casefold().split())
 
 
-def cache_key(question: str, top_k: int, max_tokens: int, retrieval: str, guarded: bool, index_version: str,
-              model: str, packing: str) -> str:
-    identity = json.dumps([question_key(question), top_k, max_tokens, retrieval, guarded, index_version, model, packing])
+def cache_key(question: str, settings: dict[str, str | int | bool]) -> str:
+    """`settings`: everything else that changes the answer (top_k, index version, model, policy...)."""
+    identity = json.dumps([question_key(question), sorted(settings.items())])
     return "ninjarag:answer:" + hashlib.sha256(identity.encode()).hexdigest()
 
 

@@ -1,5 +1,6 @@
 """One answer: input guard -> cache -> retrieve -> screen passages -> generate (streamed) -> split into
-sentences -> output guard per sentence -> release -> citations -> cache. Yields the answer events;
+sentences -> output guard per sentence -> answer policy (keep, correct or drop; policy.py) -> citations
+-> cache. Yields the answer events;
 every run ends with exactly one terminal event (`done` or `error`)."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from services.common.contracts.guard import (
     OutputVerdict,
     PassageScreenRequest,
     PassageScreenResult,
+    Quote,
 )
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
 from services.common.errors import DeadlineExceeded, NinjaragError, UnknownPassageSet, UpstreamError, UpstreamTimeout
@@ -39,6 +41,7 @@ from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
 from services.gateway.markup import inert_markup
+from services.gateway.policy import AnswerPolicy, Release
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
 from services.gateway.settings import GatewaySettings
 from services.gateway.versions import Versions
@@ -68,6 +71,10 @@ class _Run:
     timings: dict[str, float] = field(default_factory=dict)
     released: list[SentenceEvent] = field(default_factory=list)
     dropped: int = 0
+    corrected: int = 0
+    # The guard's extractive answer (the passage sentence that best answers the question), from its
+    # last check: what the answer says when no sentence survives.
+    best_quote: Quote | None = None
     tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
     # The guard's id for the screened passages: per-sentence checks name it instead of resending them.
     passage_set: str | None = None
@@ -120,6 +127,7 @@ class VerdictCache:
 class AnswerPipeline:
     def __init__(self, settings: GatewaySettings, upstreams: Upstreams, cache: AnswerCache, versions: Versions) -> None:
         self.settings = settings
+        self.policy = AnswerPolicy(settings.policy)
         self.up = upstreams
         self.cache = cache
         self.versions = versions
@@ -147,7 +155,7 @@ class AnswerPipeline:
     async def _answer(self, request: AnswerRequest, run: _Run, read_cache: bool) -> AsyncIterator[AnswerEvent]:
         if request.guard and not (verdict := await self._input_verdict(request.question, run)).allowed:
             log.info("question refused: %s", verdict.reason)
-            async for event in self._refusal(run, self.settings.unsafe_refusal_text, sources=[]):
+            async for event in self._refusal(run, self.settings.policy.unsafe_refusal_text, sources=[]):
                 yield event
             return
 
@@ -155,8 +163,10 @@ class AnswerPipeline:
         index_version, model = await run.stage("versions", self.versions.current())
         key = None
         if "unknown" not in (index_version, model):
-            key = cache_key(request.question, request.top_k, request.max_tokens, retrieval, request.guard,
-                            index_version, model, self.settings.packing)
+            key = cache_key(request.question, {
+                "top_k": request.top_k, "max_tokens": request.max_tokens, "retrieval": retrieval, "guard": request.guard,
+                "index_version": index_version, "model": model, "packing": self.settings.packing,
+                "policy": self.settings.policy.fingerprint()})
             cached = await run.stage("cache", self.cache.get(key)) if read_cache else None
             if cached:
                 for event in self._replay(cached, run):
@@ -173,7 +183,7 @@ class AnswerPipeline:
         async for event in self._generate_guarded(request, passages, run):
             events.append(event)
             yield event
-        ending = self._finish(run, sources)
+        ending = await self._finish(request, passages, run, sources)
         if key:  # stored before `done` goes out: nothing may follow the terminal event
             await self._store(key, [*events, *ending], run)
         for event in ending:
@@ -255,50 +265,70 @@ class AnswerPipeline:
 
     async def _release(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: _Run
                        ) -> SentenceEvent | None:
-        """The sentence as the user will see it, or None when the guard holds it back."""
+        """The sentence as the user will see it (as written or corrected), or None when it is held back."""
         if not request.guard:
-            return self._released(run, sentence, [n for n in citations_in(sentence) if 1 <= n <= len(passages)])
-        checked = (await run.stage("output_guard", self._check_sentence(request.question, sentence, passages, run),
-                                   self.settings.guard_timeout_s)).sentences[0]
-        GUARD_ACTIONS.labels(checked.action).inc()
-        if checked.action == "drop":
+            cited = [n for n in citations_in(sentence) if 1 <= n <= len(passages)]
+            return self._released(run, self.policy.unguarded(sentence, cited))
+        checked = await self._check(request.question, [sentence], passages, run)
+        release = self.policy.judge(checked.sentences[0], len(passages), [e.text for e in run.released])
+        GUARD_ACTIONS.labels(release.action if release else "drop").inc()
+        if release is None:
             run.dropped += 1
             return None
-        citations = [n for n in checked.citations_found if 1 <= n <= len(passages)] + checked.citations_added
-        return self._released(run, sentence, citations)
+        return self._released(run, release)
 
-    async def _check_sentence(self, question: str, sentence: str, passages: list[Passage], run: _Run) -> OutputVerdict:
+    async def _check(self, question: str, sentences: list[str], passages: list[Passage], run: _Run) -> OutputVerdict:
+        verdict = await run.stage("output_guard", self._check_sentence(question, sentences, passages, run),
+                                  self.settings.guard_timeout_s)
+        run.best_quote = verdict.best_quote
+        return verdict
+
+    async def _check_sentence(self, question: str, sentences: list[str], passages: list[Passage], run: _Run
+                              ) -> OutputVerdict:
         """By the screened set's id when there is one; with the passages when the guard does not hold
         it (restarted, or another replica), and from then on for this answer."""
         if run.passage_set:
             try:
                 return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-                    question=question, sentences=[sentence], passage_set=run.passage_set), OutputVerdict, idempotent=True)
+                    question=question, sentences=sentences, passage_set=run.passage_set), OutputVerdict, idempotent=True)
             except UnknownPassageSet:
                 run.passage_set = None
         return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-            question=question, sentences=[sentence], passages=passages), OutputVerdict, idempotent=True)
+            question=question, sentences=sentences, passages=passages), OutputVerdict, idempotent=True)
 
-    def _released(self, run: _Run, sentence: str, citations: list[int]) -> SentenceEvent:
-        event = SentenceEvent(index=len(run.released), text=inert_markup(sentence), citations=citations)
+    def _released(self, run: _Run, release: Release) -> SentenceEvent:
+        event = SentenceEvent(index=len(run.released), text=inert_markup(release.text), citations=release.citations,
+                              action=release.action)
+        if release.action != "keep":
+            run.corrected += 1
         if not run.released:
             TIME_TO_FIRST_SENTENCE.observe(time.perf_counter() - run.started)
             run.timings["first_sentence"] = round((time.perf_counter() - run.started) * 1000, 2)
         run.released.append(event)
         return event
 
-    def _finish(self, run: _Run, sources: list[Source]) -> list[AnswerEvent]:
+    async def _finish(self, request: AnswerRequest, passages: list[Passage], run: _Run, sources: list[Source]
+                      ) -> list[AnswerEvent]:
+        """The answer's last events: an extractive answer when no sentence survived (and a passage is
+        relevant), else the refusal; then its citations and `done`."""
+        ending: list[AnswerEvent] = []
+        if not run.released and request.guard and passages and self.settings.policy.corrections:
+            if run.best_quote is None:  # the model wrote no sentence to check: ask for the quote alone
+                await self._check(request.question, [], passages, run)
+            if release := self.policy.closing(run.best_quote, []):
+                GUARD_ACTIONS.labels("extractive").inc()
+                ending.append(self._released(run, release))
         if not run.released:
-            refusal = SentenceEvent(index=0, text=self.settings.refusal_text, citations=[])
+            refusal = SentenceEvent(index=0, text=self.settings.policy.refusal_text, citations=[])
             return [refusal, CitationsEvent(citations=[]), self._done(run, "refuse")]
         cited = sorted({n for event in run.released for n in event.citations})
-        verdict = "partial" if run.dropped else "ok"
-        return [CitationsEvent(citations=[sources[n - 1] for n in cited]), self._done(run, verdict)]
+        verdict = "partial" if run.dropped or run.corrected else "ok"
+        return [*ending, CitationsEvent(citations=[sources[n - 1] for n in cited]), self._done(run, verdict)]
 
     def _done(self, run: _Run, verdict: str, cache_hit: bool = False) -> DoneEvent:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
         return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit,
-                         dropped=run.dropped)
+                         dropped=run.dropped, corrected=run.corrected)
 
     async def _refusal(self, run: _Run, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
         yield SourcesEvent(sources=sources)
@@ -309,5 +339,5 @@ class AnswerPipeline:
     def _replay(self, cached: list[dict], run: _Run) -> list[AnswerEvent]:
         events = [EVENT.validate_python(item) for item in cached]
         done = events[-1]
-        run.tokens, run.dropped = done.tokens, done.dropped
+        run.tokens, run.dropped, run.corrected = done.tokens, done.dropped, done.corrected
         return [*events[:-1], self._done(run, done.verdict, cache_hit=True)]

@@ -109,4 +109,4 @@ def answer_document(events: list[AnswerEvent]) -> AnswerResponse:
     return AnswerResponse(answer=" ".join(s.text for s in sentences), sentences=sentences,
                           sources=by_kind[SourcesEvent].sources, citations=by_kind[CitationsEvent].citations,
                           verdict=done.verdict, timings_ms=done.timings_ms, tokens=done.tokens,
-                          cache_hit=done.cache_hit, dropped=done.dropped)
+                          cache_hit=done.cache_hit, dropped=done.dropped, corrected=done.corrected)

@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 from services.common.contracts.vocabulary import SearchMode
 from services.common.cpus import available_cpus
 from services.common.settings import ServiceSettings, secret_problems
+from services.gateway.policy import AnswerPolicySettings
 
 DEV_PEPPER = "dev-pepper-change-me"
 
@@ -51,8 +52,8 @@ class GatewaySettings(ServiceSettings):
     search_timeout_s: float = Field(default=10.0, gt=0)
     generate_timeout_s: float = Field(default=120.0, gt=0)
     request_deadline_s: float = Field(default=180.0, gt=0)
-    refusal_text: str = "I could not find this in the sources."
-    unsafe_refusal_text: str = "I can't help with that request."
+    # What is released, corrected or refused: one settings class, ANSWER_POLICY_* (policy.py).
+    policy: AnswerPolicySettings = Field(default_factory=AnswerPolicySettings)
 
     def unsafe_for_production(self) -> list[str]:
         problems = []

@@ -31,8 +31,9 @@ async def check_input(body: InputGuardRequest, guard: Guard) -> InputVerdict:
 async def check_output(body: OutputGuardRequest, guard: Guard) -> OutputVerdict:
     verdict = await guard.check_output(body)
     for sentence in verdict.sentences:
-        GUARD_DECISIONS.labels("sentence", sentence.action).inc()
-    GUARD_DECISIONS.labels("answer", verdict.verdict).inc()
+        judgement = "unsafe" if not sentence.safe else "supported" if sentence.supported else (
+            "trimmable" if sentence.trimmed else "quotable" if sentence.quote else "unsupported")
+        GUARD_DECISIONS.labels("sentence", judgement).inc()
     return verdict
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import httpx
 
 from services.common.errors import UpstreamError
-from services.guard.support import Pair, Support
+from services.guard.support import Pair, Support, is_short_claim
 
 LLAMA_GUARD_CATEGORIES = {
     "S1": "violent crimes", "S2": "non-violent crimes", "S3": "sex-related crimes", "S4": "child sexual exploitation",
@@ -55,8 +55,12 @@ class HttpNliSupport:
         self._url = url
         self._client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
-        body = {"pairs": [{"premise": "\n".join(passages[i] for i in ids), "hypothesis": claims[c]} for c, ids in pairs]}
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
+                    ) -> list[Support]:
+        """A short claim ("1937.") is judged as the answer to the question: the hypothesis says what was asked."""
+        hypotheses = [f"{question} {claim}" if question.strip() and is_short_claim(claim) else claim for claim in claims]
+        body = {"pairs": [{"premise": "\n".join(passages[i] for i in ids), "hypothesis": hypotheses[c]}
+                          for c, ids in pairs]}
         try:
             response = await self._client.post(self._url, json=body)
             response.raise_for_status()

@@ -13,7 +13,6 @@ from services.common.contracts.guard import (
     OutputVerdict,
     PassageScreenResult,
     ScreenedPassage,
-    SentenceVerdict,
     SupportRequest,
     SupportResult,
     SupportScore,
@@ -21,13 +20,15 @@ from services.common.contracts.guard import (
 from services.common.contracts.search import Passage, evidence_text
 from services.common.contracts.vocabulary import has_control_chars
 from services.common.errors import UnknownPassageSet
-from services.common.sentences import citations_in, split_sentences
+from services.common.sentences import split_sentences
 from services.guard.encoder import SentenceEncoder
 from services.guard.injection import InjectionDetector
+from services.guard.output_check import OutputChecker
 from services.guard.passage_sets import PassageSets
+from services.guard.quotes import QuoteFinder
 from services.guard.scorers import HttpNliSupport, LlamaGuardSafety
 from services.guard.settings import GuardSettings
-from services.guard.support import LocalSupportScorer, Pair, Support, SupportScorer
+from services.guard.support import LocalSupportScorer, SupportScorer
 from services.guard.toxicity import ToxicityScorer
 
 
@@ -44,6 +45,7 @@ class GuardService:
         self.support = support
         self.llama_guard = llama_guard
         self.passage_sets = PassageSets()
+        self.output = OutputChecker(support, QuoteFinder(injection.encoder), self._is_safe, settings.support_threshold)
 
     @classmethod
     def build(cls, settings: GuardSettings) -> GuardService:
@@ -115,60 +117,7 @@ class GuardService:
 
     async def check_output(self, request: OutputGuardRequest) -> OutputVerdict:
         sentences = request.sentences if request.sentences is not None else split_sentences(request.answer or "")
-        passages = [_evidence_text(p) for p in self._passages_of(request)]
-        cited = [citations_in(s) for s in sentences]
-        pairs: list[Pair] = []
-        for index, (sentence, numbers) in enumerate(zip(sentences, cited, strict=True)):
-            if not sentence.strip() or not passages:
-                continue
-            valid = tuple(n - 1 for n in numbers if 1 <= n <= len(passages))
-            # Cited: judge against what it cites. Uncited (or only invalid citations): against each passage.
-            pairs += [(index, valid)] if valid else [(index, (p,)) for p in range(len(passages))]
-        supports = await self._support(sentences, passages, pairs)
-        by_sentence: dict[int, list[tuple[tuple[int, ...], Support]]] = {}
-        for (index, ids), support in zip(pairs, supports, strict=True):
-            by_sentence.setdefault(index, []).append((ids, support))
-        verdicts = [
-            await self._sentence_verdict(index, sentence, cited[index], len(passages), by_sentence.get(index, []))
-            for index, sentence in enumerate(sentences)
-        ]
-        return self._answer_verdict(verdicts, bool(passages))
-
-    async def _support(self, sentences: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
-        return await self.support.score(sentences, passages, pairs) if pairs else []
-
-    async def _sentence_verdict(self, index: int, sentence: str, cited: list[int], passage_count: int,
-                                scored: list[tuple[tuple[int, ...], Support]]) -> SentenceVerdict:
-        reasons: list[str] = []
-        invalid = [n for n in cited if not 1 <= n <= passage_count]
-        if invalid:
-            reasons.append(f"cites {invalid} but there are {passage_count} passages")
-        added: list[int] = []
-        if not sentence.strip():
-            reasons.append("empty sentence")
-            score = 0.0
-        elif not scored:
-            reasons.append("no passages to check against")
-            score = 0.0
-        else:
-            ids, best = max(scored, key=lambda item: item[1].score)
-            score = best.score
-            reasons += best.reasons
-            supported = score >= self.settings.support_threshold
-            if supported and not any(1 <= n <= passage_count for n in cited):
-                added = [ids[0] + 1]
-                reasons.append(f"no valid citation; supported by passage [{added[0]}], citation added")
-        supported = score >= self.settings.support_threshold
-        safe = await self._is_safe(sentence)
-        if not safe:
-            reasons.append("unsafe content")
-        if not supported and scored:
-            reasons.append(f"support {score:.2f} below {self.settings.support_threshold}")
-        action = "keep" if safe and supported else ("drop" if not safe else self.settings.unsupported_action)
-        return SentenceVerdict(index=index, text=sentence, citations_found=cited,
-                               citations_valid=not invalid and bool(cited), citations_added=added,
-                               support_score=round(score, 4), supported=supported, safe=safe, action=action,
-                               reasons=reasons)
+        return await self.output.check(request.question, sentences, self._passages_of(request))
 
     async def _is_safe(self, sentence: str) -> bool:
         if not sentence.strip():
@@ -178,20 +127,10 @@ class GuardService:
         # A linear model, but on the event loop it would still wait behind nothing else: off it.
         return await asyncio.to_thread(self.toxicity.score, sentence) < self.settings.toxicity_threshold
 
-    def _answer_verdict(self, verdicts: list[SentenceVerdict], had_passages: bool) -> OutputVerdict:
-        kept = sum(v.action == "keep" for v in verdicts)
-        if not verdicts or kept / len(verdicts) <= self.settings.refuse_below_supported_fraction:
-            reason = "no passages to support an answer" if not had_passages else "no sentence is supported by the sources"
-            return OutputVerdict(sentences=verdicts, verdict="refuse", reason=f"{reason}: {self.settings.refusal_text}")
-        if kept == len(verdicts):
-            return OutputVerdict(sentences=verdicts, verdict="ok", reason="every sentence is supported")
-        return OutputVerdict(sentences=verdicts, verdict="partial",
-                             reason=f"{len(verdicts) - kept} of {len(verdicts)} sentences not supported")
-
     async def score_support(self, request: SupportRequest) -> SupportResult:
         passages = [_evidence_text(p) for p in request.passages]
         pairs = [(pair.sentence, tuple(n - 1 for n in pair.passages)) for pair in request.pairs]
-        supports = await self._support(request.sentences, passages, pairs)
+        supports = await self.support.score(request.sentences, passages, pairs)
         threshold = self.settings.support_threshold
         return SupportResult(threshold=threshold, scores=[
             SupportScore(score=min(1.0, max(0.0, round(s.score, 4))), supported=s.score >= threshold) for s in supports])

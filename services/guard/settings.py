@@ -24,12 +24,8 @@ class GuardSettings(ComputeSettings):
     toxicity_threshold: float = Field(default=0.85, ge=0, le=1)
     injection_threshold: float = Field(default=0.75, ge=0, le=1, description="MiniLM similarity to a known attack.")
     passage_injection_threshold: float = Field(default=0.8, ge=0, le=1)
+    # What is released is the answer policy's (services/gateway/policy.py); the guard only judges.
     support_threshold: float = Field(default=0.5, ge=0, le=1)
-    # Policy.
-    unsupported_action: Literal["drop", "flag"] = "drop"
-    refuse_below_supported_fraction: float = Field(default=0.0, ge=0, le=1,
-        description="Refuse the answer when the share of kept sentences is at or below this.")
-    refusal_text: str = "I could not find this in the sources."
     # Production scorers; unset: the local models.
     safety_backend: Literal["local", "llama_guard"] = "local"
     llama_guard_url: str | None = None

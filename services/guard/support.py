@@ -3,6 +3,9 @@ sentence and the passage's sentences, combined with lexical evidence, and vetoed
 do not match (numbers, dates, names, negation): a sentence that shares most of its words with
 the passage but changes a number must still score low.
 
+Question-aware: a short answer ("1937 [2].") says little on its own, so a claim of few content
+words is also judged as the question together with it, and the better of the two counts.
+
 What it cannot do (a production NLI model can): follow reasoning across sentences, tell
 paraphrases with changed meaning that keep every content word ("A beat B" vs "B beat A"),
 or judge implicit contradictions.
@@ -27,6 +30,8 @@ STOPWORDS = frozenset(
     "was were be been being have has had having do does did doing it its it's this that these those i you he she "
     "we they them his her their our your my me him us what which who whom also as not no nor yes".split()
 )
+# A claim with at most this many content words is judged together with the question as well.
+SHORT_CLAIM_WORDS = 5
 NEGATIONS = frozenset({"not", "no", "never", "none", "neither", "nor", "cannot", "without"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -63,6 +68,11 @@ def has_negation(text: str) -> bool:
     return any(w in NEGATIONS for w in _WORD.findall(lowered)) or "n't" in lowered
 
 
+def is_short_claim(claim: str) -> bool:
+    """Too few content words to be judged without the question ("1937 [2].", "Herman Melville.")."""
+    return len(content_words(strip_citations(claim))) <= SHORT_CLAIM_WORDS
+
+
 @dataclass
 class Support:
     score: float
@@ -76,7 +86,8 @@ Pair = tuple[int, tuple[int, ...]]
 class SupportScorer(Protocol):
     """Scores (claim, passage set) pairs; the local scorer and an NLI model behind HTTP both are one."""
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]: ...
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
+                    ) -> list[Support]: ...
 
     async def aclose(self) -> None: ...
 
@@ -92,21 +103,28 @@ class LocalSupportScorer:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
+                    ) -> list[Support]:
         """In a worker thread: the encoder's matrix work must not hold up the event loop."""
-        return await asyncio.to_thread(self._score, claims, passages, pairs)
+        return await asyncio.to_thread(self._score, claims, passages, pairs, question)
 
     async def aclose(self) -> None:
         """Nothing to close: the encoder lives as long as the process."""
 
-    def _score(self, claims: list[str], passages: list[str], pairs: list[Pair]) -> list[Support]:
+    def _score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
         needed = {i for _, ids in pairs for i in ids}
         passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]
         flat = [s for sentences in passage_sentences for s in sentences]
         owner = [i for i, sentences in enumerate(passage_sentences) for _ in sentences]
-        vectors = self.encoder.encode(claims + flat)
-        similarity = vectors[: len(claims)] @ vectors[len(claims):].T
+        with_question = [f"{question} {c}" for c in claims] if question.strip() else []
+        vectors = self.encoder.encode(claims + with_question + flat)
+        probes = len(claims) + len(with_question)
+        similarity = vectors[: len(claims)] @ vectors[probes:].T
+        if with_question:
+            short = torch.tensor([is_short_claim(c) for c in claims]).unsqueeze(1)
+            asked = vectors[len(claims): probes] @ vectors[probes:].T
+            similarity = torch.where(short, torch.maximum(similarity, asked), similarity)
         owner_tensor = torch.tensor(owner)
         words = [content_words(p) for p in passages]
         numbers = [numbers_in(p) for p in passages]

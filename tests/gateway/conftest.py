@@ -54,6 +54,8 @@ class Script:
     model_delay_s: float = 0.0
     retriever_unreachable: bool = False
     guard_forgets_passage_sets: bool = False  # as after a guard restart, or on another replica
+    quote_relevance: float = 0.0  # of the guard's proposed quotes; 0: no quote is relevant enough
+    trims: dict[str, str] = field(default_factory=dict)  # sentence -> the supported trim the guard proposes
     passage_sets: dict[str, list[dict]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     last_body: dict[str, dict] = field(default_factory=dict)
@@ -89,19 +91,16 @@ class Script:
             return httpx.Response(200, json={"flagged": [{"id": i, "score": 1.0, "reason": "injection"}
                                                          for i in self.flagged_passages], "passage_set": passage_set})
         if path == "/v1/guard/output":
-            sentence = body["sentences"][0]
             passages = body.get("passages", [])
             if body.get("passage_set"):
                 if self.guard_forgets_passage_sets:
                     return httpx.Response(409, json={"type": "unknown_passage_set", "title": "t", "status": 409,
                                                      "detail": "send the passages"})
                 passages = self.passage_sets[body["passage_set"]]
-            supported = "1972" not in sentence and bool(passages)  # as the real guard: no passages, no support
-            cited = [int(c) for c in sentence.split("[")[1].split("]")[0].split(",")] if "[" in sentence else []
-            return httpx.Response(200, json={"verdict": "ok" if supported else "refuse", "reason": "r", "sentences": [{
-                "index": 0, "text": sentence, "citations_found": cited, "citations_valid": bool(cited),
-                "citations_added": [], "support_score": 0.9 if supported else 0.1, "supported": supported,
-                "safe": True, "action": "keep" if supported else "drop", "reasons": []}]})
+            quote = {"passage": 1, "text": "Apollo 11 landed humans on the Moon in 1969.",
+                     "relevance": self.quote_relevance} if passages else None
+            return httpx.Response(200, json={"best_quote": quote, "sentences": [
+                self._judge(sentence, passages, quote) for sentence in body["sentences"]]})
         if path == "/v1/generate":
             events = generation(self.answer)
             if self.generator_fails_mid_stream or self.generator_stalls_mid_stream:
@@ -109,6 +108,17 @@ class Script:
                                       stream=_CutShort(sse(events[:2]), hang=self.generator_stalls_mid_stream))
             return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
         return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
+
+
+    def _judge(self, sentence: str, passages: list[dict], quote: dict | None) -> dict:
+        supported = "1972" not in sentence and bool(passages)  # as the real guard: no passages, no support
+        cited = [int(c) for c in sentence.split("[")[1].split("]")[0].split(",")] if "[" in sentence else []
+        trim = self.trims.get(sentence)
+        return {"index": 0, "text": sentence, "citations_found": cited, "citations_valid": bool(cited),
+                "citations_added": [], "support_score": 0.9 if supported else 0.1, "supported": supported,
+                "safe": True, "reasons": [],
+                "trimmed": {"text": trim, "citations": [1], "support_score": 0.8} if trim and not supported else None,
+                "quote": quote if not supported else None}
 
 
 class _CutShort(httpx.AsyncByteStream):

@@ -28,7 +28,7 @@ def new_key(client, rate=1000):
 
 def test_cache_keys_tell_apart_questions_that_differ_in_more_than_case_and_spaces():
     def key(question):
-        return cache_key(question, 10, 256, "hybrid", True, "idx", "m", "quality")
+        return cache_key(question, {"top_k": 10, "index_version": "idx", "model": "m"})
 
     assert len({key("What is C++?"), key("What is C#?"), key("What is C?"), key("What is C")}) == 4
     assert key("What is C++?") == key("  what IS   c++? ")

@@ -23,3 +23,20 @@ def test_guard_patterns_are_linear(name):
     pattern = GUARD_PATTERNS[name]
     worst, text = worst_time_s(pattern.findall, TEXTS)
     assert worst < PATTERN_BUDGET_S, f"{name} ({pattern.pattern[:60]}...) took {worst * 1000:.0f} ms on {text!r}..."
+
+
+# The correction ladder's parsers of model sentences: linear in the sentence, so 100,000 characters
+# of clause markers, commas or parentheses cost milliseconds, not a quadratic stall.
+CORRECTION_TEXTS = TEXTS + [(filler * 50_000)[:100_000] for filler in ("a, b ", "x, which ", "(a) ", "a and ", "- ")]
+CORRECTION_BUDGET_S = 0.5
+
+
+@pytest.mark.parametrize("name", ["trim_candidates", "answer_kind", "holds_kind"])
+def test_correction_parsers_are_linear(name):
+    from services.guard.quotes import answer_kind, holds_kind
+    from services.guard.trimming import trim_candidates
+
+    function = {"trim_candidates": trim_candidates, "answer_kind": answer_kind,
+                "holds_kind": lambda text: holds_kind(text, "name", text[:1000])}[name]
+    worst, text = worst_time_s(function, CORRECTION_TEXTS, repeats=1)
+    assert worst < CORRECTION_BUDGET_S, f"{name} took {worst * 1000:.0f} ms on {text!r}..."

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from services.common.contracts.base import Contract, Question, TopK
-from services.common.contracts.vocabulary import RetrievalMode, Verdict
+from services.common.contracts.vocabulary import RetrievalMode, SentenceAction, Verdict
 
 
 class AnswerRequest(Contract):
@@ -42,6 +42,8 @@ class SentenceEvent(Contract):
     index: int = Field(ge=0)
     text: str
     citations: list[int]
+    action: SentenceAction = Field(default="keep", description="keep: as the model wrote it; trimmed: its unsupported "
+                                   "clauses cut; quoted: a passage sentence, verbatim, in place of an unsupported one.")
 
 
 class CitationsEvent(Contract):
@@ -61,6 +63,7 @@ class DoneEvent(Contract):
     tokens: TokenCounts
     cache_hit: bool
     dropped: int = Field(default=0, ge=0, description="Sentences the guard held back.")
+    corrected: int = Field(default=0, ge=0, description="Sentences released trimmed or replaced by a quote.")
 
 
 class ErrorEvent(Contract):
@@ -88,3 +91,4 @@ class AnswerResponse(Contract):
     tokens: TokenCounts
     cache_hit: bool
     dropped: int = Field(default=0, ge=0, description="Sentences the guard held back.")
+    corrected: int = Field(default=0, ge=0, description="Sentences released trimmed or replaced by a quote.")

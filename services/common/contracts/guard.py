@@ -8,7 +8,6 @@ from pydantic import Field, model_validator
 
 from services.common.contracts.base import Contract, Question
 from services.common.contracts.search import Passage
-from services.common.contracts.vocabulary import SentenceAction, Verdict
 
 
 class CategoryScore(Contract):
@@ -33,7 +32,8 @@ PassageSetId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="sha2
 
 class OutputGuardRequest(Contract):
     question: Question
-    sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call.")
+    sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call; [] asks "
+                                        "only for `best_quote`.")
     answer: str | None = Field(default=None, max_length=50_000)
     passages: list[Passage] = Field(default_factory=list, max_length=100)
     passage_set: PassageSetId | None = Field(
@@ -49,7 +49,28 @@ class OutputGuardRequest(Contract):
         return self
 
 
+class Quote(Contract):
+    """A passage sentence, verbatim, that answers the question: what an answer may say instead of a
+    sentence the passages do not support."""
+
+    passage: int = Field(ge=1, description="The passage it comes from, 1-based.")
+    text: str
+    relevance: float = Field(ge=0.0, le=1.0, description="How well it answers the question (MiniLM similarity to "
+                             "the question, and the share of the question's words its passage holds).")
+
+
+class Trim(Contract):
+    """What is left of a sentence once its unsupported clauses are cut, when that remainder is supported."""
+
+    text: str = Field(description="The remainder, ending with the citation of the passage that supports it.")
+    citations: list[int]
+    support_score: float = Field(ge=0.0, le=1.0)
+
+
 class SentenceVerdict(Contract):
+    """The guard's judgement of one sentence and the corrections it proposes; what is released is the
+    answer policy's decision (services/gateway/policy.py)."""
+
     index: int = Field(ge=0)
     text: str
     citations_found: list[int] = Field(description="Passage numbers cited as [n], 1-based.")
@@ -58,14 +79,16 @@ class SentenceVerdict(Contract):
     support_score: float = Field(ge=0.0, le=1.0)
     supported: bool
     safe: bool
-    action: SentenceAction
+    trimmed: Trim | None = Field(default=None, description="Only for a safe, unsupported sentence.")
+    quote: Quote | None = Field(default=None, description="Only for a safe, unsupported sentence: the passage "
+                                "sentence closest to both the question and this sentence.")
     reasons: list[str] = Field(default_factory=list)
 
 
 class OutputVerdict(Contract):
     sentences: list[SentenceVerdict]
-    verdict: Verdict
-    reason: str
+    best_quote: Quote | None = Field(description="The passage sentence that best answers the question, whatever the "
+                                     "answer said: the extractive answer when no sentence survives. None without passages.")
 
 
 class PassageScreenRequest(Contract):

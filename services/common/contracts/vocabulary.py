@@ -9,10 +9,11 @@ from typing import Literal
 SearchMode = Literal["plaid", "bm25", "hybrid"]
 # What an answer may ask for: a search mode, or `none` to answer closed book.
 RetrievalMode = Literal["hybrid", "plaid", "bm25", "none"]
-# The guard's judgement of a whole answer.
+# How an answer ended: every sentence released as written, some corrected or dropped, or refused.
 Verdict = Literal["ok", "partial", "refuse"]
-# What the guard does with one answer sentence.
-SentenceAction = Literal["keep", "drop", "flag"]
+# What the answer policy did with one model sentence (services/gateway/policy.py): released as
+# written, released with its unsupported clauses cut, replaced by a cited passage sentence, held back.
+SentenceAction = Literal["keep", "trimmed", "quoted", "drop"]
 
 MAX_QUESTION_CHARS = 2000
 

@@ -1,0 +1,116 @@
+"""The answer policy, in one place: which sentences the user sees, corrected how, and when an
+answer is refused. The guard judges each sentence and proposes corrections (a supported trim, a
+passage sentence to quote); this module decides, cheapest correction first:
+
+    keep     a supported sentence, with the citation the guard found when it had none
+    trimmed  its unsupported clauses cut, when the supported remainder still speaks to the question
+    quoted   a passage sentence, verbatim and cited, that answers the question
+    drop     nothing to release; a sentence that repeats one already released is dropped too
+
+and for the whole answer: when nothing survives, the passage sentence that best answers the
+question (extractive), and a refusal only when no passage is relevant enough to the question.
+With `corrections` off, the policy is the earlier one: keep or drop, refuse when nothing is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.contracts.guard import Quote, SentenceVerdict
+from services.common.contracts.vocabulary import SentenceAction
+from services.common.sentences import strip_citations
+
+log = logging.getLogger(__name__)
+# Punctuation around words that does not change which word it is.
+_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+
+
+class AnswerPolicySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANSWER_POLICY_", extra="ignore")
+
+    corrections: bool = Field(default=True, description="Trim, quote and answer extractively; off: keep or drop.")
+    min_relevance: float = Field(default=0.3, ge=0, le=1, description=(
+        "Quote a passage only when its relevance to the question (the guard's Quote.relevance) is at least this."))
+    repeat_overlap: float = Field(default=0.8, gt=0, le=1, description=(
+        "A sentence whose words overlap a released one's this much (Jaccard) repeats it, and is dropped."))
+    refusal_text: str = "I could not find this in the sources."
+    unsafe_refusal_text: str = "I can't help with that request."
+
+    def fingerprint(self) -> str:
+        """What changes a released answer: part of the answer-cache key."""
+        if not self.corrections:
+            return "keep-or-drop"
+        return f"correct:{self.min_relevance:g}:{self.repeat_overlap:g}"
+
+
+@dataclass(frozen=True)
+class Release:
+    text: str
+    citations: list[int]
+    action: SentenceAction
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w.strip(_PUNCTUATION).lower() for w in strip_citations(text).split()) - {""}
+
+
+class AnswerPolicy:
+    def __init__(self, settings: AnswerPolicySettings) -> None:
+        self.settings = settings
+
+    def judge(self, verdict: SentenceVerdict, passage_count: int, released: list[str]) -> Release | None:
+        """What of one checked sentence the user sees, given the sentences already released."""
+        release = self._correct(verdict, passage_count)
+        if release is None:
+            return None
+        if self._repeats(release.text, released):
+            log.info("dropped a repeated sentence: %r", verdict.text)
+            return None
+        if release.action != "keep":
+            # The user sees the correction; what the model wrote stays in the log.
+            log.info("sentence %s: %r -> %r", release.action, verdict.text, release.text)
+        return release
+
+    def unguarded(self, sentence: str, citations: list[int]) -> Release:
+        """`guard: false` (evaluation baselines): the sentence as the model wrote it."""
+        return Release(sentence, citations, "keep")
+
+    def closing(self, best_quote: Quote | None, released: list[str]) -> Release | None:
+        """When no sentence survived: the extractive answer, or None to refuse."""
+        if released or not self.settings.corrections or not self._relevant(best_quote):
+            return None
+        return Release(_quoted(best_quote), [best_quote.passage], "quoted")
+
+    def _correct(self, verdict: SentenceVerdict, passage_count: int) -> Release | None:
+        if not verdict.safe:
+            return None
+        if verdict.supported:
+            cited = [n for n in verdict.citations_found if 1 <= n <= passage_count] + verdict.citations_added
+            return Release(verdict.text, cited, "keep")
+        if not self.settings.corrections:
+            return None
+        if verdict.trimmed:
+            return Release(verdict.trimmed.text, verdict.trimmed.citations, "trimmed")
+        if self._relevant(verdict.quote):
+            return Release(_quoted(verdict.quote), [verdict.quote.passage], "quoted")
+        return None
+
+    def _relevant(self, quote: Quote | None) -> bool:
+        return quote is not None and quote.relevance >= self.settings.min_relevance
+
+    def _repeats(self, text: str, released: list[str]) -> bool:
+        words = _words(text)
+        for earlier in released:
+            other = _words(earlier)
+            union = words | other
+            if union and len(words & other) / len(union) >= self.settings.repeat_overlap:
+                return True
+        return False
+
+
+def _quoted(quote: Quote) -> str:
+    return f"{quote.text} [{quote.passage}]"
