@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from ninjarag.client import GatewayAnswer
 from ninjarag.eval.citations import CitationScores
+from ninjarag.eval.answer_match import contains_answer
 from ninjarag.eval.dataset import EvalQuestion
 from ninjarag.eval.metrics import accuracy, answer_rank, exact_match, token_f1
 from ninjarag.eval.systems import System
@@ -29,6 +30,7 @@ class Record(BaseModel):
     verdict: str | None
     refused: bool
     dropped: int
+    corrected: int = 0  # sentences released trimmed or quoted (the answer policy's corrections)
     accuracy: float
     exact_match: float
     f1: float
@@ -37,6 +39,9 @@ class Record(BaseModel):
     retrievable: bool | None  # an accepted answer in the top 10 passages
     citation_precision: float | None  # None when there is nothing to cite from, or a refusal
     citation_recall: float | None
+    # An independent citation rule: of the released sentences that state an accepted answer, the share
+    # that cite a passage holding that answer string. None when no sentence states one.
+    answer_citation_precision: float | None = None
     cache_hit: bool = False  # replayed from the gateway's answer cache: not a fresh answer
     first_sentence_ms: float | None
     total_ms: float
@@ -60,17 +65,28 @@ def score(system: System, question: EvalQuestion, answer: GatewayAnswer, citatio
     return Record(
         system=system.name, id=question.id, question=question.question, answers=question.answers,
         passage_ids=[s.id for s in answer.sources], answer=answer.text,
-        sentences=[s.model_dump(include={"text", "citations"}) for s in answer.sentences],
+        sentences=[s.model_dump(include={"text", "citations", "action"}) for s in answer.sentences],
         verdict=answer.verdict, refused=refused, dropped=done.dropped if done else 0,
+        corrected=done.corrected if done else 0,
         accuracy=accuracy(text, question.answers), exact_match=exact_match(text, question.answers),
         f1=token_f1(text, question.answers),
         answer_rank=rank, recall=recall, retrievable=None if recall is None else bool(recall[10]),
         citation_precision=citations.precision if citations else None,
         citation_recall=citations.recall if citations else None,
+        answer_citation_precision=None if refused else _answer_citation_precision(answer, question.answers),
         cache_hit=bool(done and done.cache_hit), first_sentence_ms=answer.first_sentence_ms, total_ms=answer.total_ms,
         server_timings_ms=done.timings_ms if done else {}, completion_tokens=done.tokens.completion if done else None,
         error_type=answer.error_type, error=answer.error,
     )
+
+
+def _answer_citation_precision(answer: GatewayAnswer, accepted: list[str]) -> float | None:
+    stating = [s for s in answer.sentences if contains_answer(strip_citations(s.text), accepted)]
+    if not stating:
+        return None
+    passages = {s.n: evidence_text(s.title, s.text) for s in answer.sources}
+    held = [any(contains_answer(passages.get(n, ""), accepted) for n in s.citations) for s in stating]
+    return sum(held) / len(held)
 
 
 class RecordStore:

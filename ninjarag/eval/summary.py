@@ -42,6 +42,9 @@ def _system_summary(rows: list[Record]) -> dict:
         "citation_recall": _mean([r.citation_recall for r in cited]),
         "refused_share": _mean([float(r.refused) for r in answered]),
         "dropped_sentence_share": round(sum(r.dropped for r in answered) / sentences, 4) if sentences else None,
+        "corrected_sentence_share": round(sum(r.corrected for r in answered) / sentences, 4) if sentences else None,
+        "answer_citation_precision": _mean([r.answer_citation_precision for r in answered
+                                            if r.answer_citation_precision is not None]),
         "first_sentence_ms": {"p50": percentile(first, 50), "p95": percentile(first, 95)} if first else None,
         "total_ms": {"p50": percentile(total, 50), "p95": percentile(total, 95)} if total else None,
         # Generation errors vs retrieval errors: accuracy where the answer was in the top 10, and where not.
@@ -60,7 +63,7 @@ def _cell(value: float | None, percent: bool = True) -> str:
 
 def markdown_table(summary: dict[str, dict]) -> str:
     header = ("| system | n | accuracy | EM | F1 | R@1 | R@5 | R@10 | acc. retrievable / not | cit. P | cit. R "
-              "| refused | dropped sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
+              "| answer cited | refused | dropped sent. | corrected sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in summary.items():
         recall = s["recall"] or {}
@@ -69,8 +72,8 @@ def markdown_table(summary: dict[str, dict]) -> str:
             f"| {name}", str(s["answered"]), _cell(s["accuracy"]), _cell(s["exact_match"]), _cell(s["f1"]),
             *(_cell(recall.get(k)) for k in RECALL_KS),
             f"{_cell(s['accuracy_when_retrievable'])} / {_cell(s['accuracy_when_not_retrievable'])}",
-            _cell(s["citation_precision"]), _cell(s["citation_recall"]), _cell(s["refused_share"]),
-            _cell(s["dropped_sentence_share"]),
+            _cell(s["citation_precision"]), _cell(s["citation_recall"]), _cell(s.get("answer_citation_precision")),
+            _cell(s["refused_share"]), _cell(s["dropped_sentence_share"]), _cell(s.get("corrected_sentence_share")),
             f"{_cell(first.get('p50'), False)} / {_cell(first.get('p95'), False)}",
             f"{_cell(total.get('p50'), False)} / {_cell(total.get('p95'), False)}",
             _cell(s["mean_completion_tokens"], False),

@@ -137,3 +137,11 @@ def test_the_store_resumes_past_a_line_cut_off_by_an_interruption(tmp_path):
 def test_unknown_systems_are_named():
     with pytest.raises(UserError, match="no system nope; systems: closed-book, bm25"):
         select_systems(["bm25", "nope"])
+
+
+def test_answer_citation_precision_is_the_rule_that_the_cited_passage_holds_the_answer():
+    assert score(SYSTEMS["hybrid"], PARIS, answer("Paris [2]."), None).answer_citation_precision == 1.0
+    assert score(SYSTEMS["hybrid"], PARIS, answer("Paris [1].", citations=(1,)), None).answer_citation_precision == 0.0
+    assert score(SYSTEMS["hybrid"], PARIS, answer("Rome [1].", citations=(1,)), None).answer_citation_precision is None
+    refused = score(SYSTEMS["hybrid"], PARIS, answer("Paris [2].", verdict="refuse"), None)
+    assert refused.answer_citation_precision is None
