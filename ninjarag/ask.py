@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -44,7 +45,10 @@ async def _ask(gateway_url: str, request: AnswerRequest, api_key: str | None, ec
 async def print_answer(client: httpx.AsyncClient, request: AnswerRequest, api_key: str | None,
                        echo: Callable[[str], None]) -> None:
     try:
-        await _print_events(answer_events(client, request, api_key, fresh=False), echo)
+        # aclosing: leaving early (an error event, a done) closes the HTTP stream here, not in the
+        # event loop's shutdown, where it failed with "athrow(): asynchronous generator is already running".
+        async with aclosing(answer_events(client, request, api_key, fresh=False)) as events:
+            await _print_events(events, echo)
     except GatewayProblem as problem:
         status = f"{problem.status} " if problem.status else ""
         raise UserError(printable(f"gateway answered {status}{problem.type}: {problem.detail}")) from None

@@ -12,6 +12,7 @@ class Sampling:
     max_tokens: int
     temperature: float
     seed: int | None = None
+    repetition_penalty: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class RemoteEngine:
                 "temperature": sampling.temperature, "stream": True, "stream_options": {"include_usage": True}}
         if sampling.seed is not None:
             body["seed"] = sampling.seed
+        if sampling.repetition_penalty != 1.0:  # a vLLM extension to the OpenAI API
+            body["repetition_penalty"] = sampling.repetition_penalty
         self._streams += 1
         try:
             async for delta in self._deltas(body, request_id):

@@ -65,7 +65,8 @@ class GenerationService:
         first_token_at = None
         index = 0
         completion_tokens, finish_reason = 0, "abort"
-        sampling = Sampling(max_tokens=request.max_tokens, temperature=request.temperature)
+        sampling = Sampling(max_tokens=request.max_tokens, temperature=request.temperature,
+                            repetition_penalty=self.settings.repetition_penalty)
         stream = self.engine.stream(uuid.uuid4().hex, packed.token_ids, sampling)
         try:
             async for delta in stream:

@@ -39,6 +39,9 @@ class GeneratorSettings(ComputeSettings):
     # vLLM's stream_interval: the first token goes out at once, then every N tokens in one event.
     # The gateway waits for whole sentences anyway; fewer events is less host work per token.
     stream_interval: int = Field(default=4, ge=1, le=64)
+    # Sampling: above 1, tokens already in the prompt or the answer become less likely (vLLM's
+    # repetition_penalty): small models otherwise say one sentence again and again.
+    repetition_penalty: float = Field(default=1.0, ge=1.0, le=2.0)
     enforce_eager: bool = False
     vllm_cache_dir: Path = Field(default_factory=lambda: Home.from_env().cache / "vllm")
     # Admission: requests beyond max_num_seqs + max_queued get 503 + Retry-After.

@@ -27,7 +27,7 @@ class VllmEngine:
         from vllm.sampling_params import RequestOutputKind
 
         params = SamplingParams(max_tokens=sampling.max_tokens, temperature=sampling.temperature, seed=sampling.seed,
-                                output_kind=RequestOutputKind.DELTA)
+                                repetition_penalty=sampling.repetition_penalty, output_kind=RequestOutputKind.DELTA)
         finished, generated = False, 0
         try:
             async for output in self._llm.generate({"prompt_token_ids": prompt_token_ids}, params, request_id):
