@@ -287,14 +287,17 @@ class AnswerPipeline:
                               ) -> OutputVerdict:
         """By the screened set's id when there is one; with the passages when the guard does not hold
         it (restarted, or another replica), and from then on for this answer."""
+        propose = self.settings.policy.corrections  # a keep-or-drop policy needs no proposals
         if run.passage_set:
             try:
                 return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-                    question=question, sentences=sentences, passage_set=run.passage_set), OutputVerdict, idempotent=True)
+                    question=question, sentences=sentences, passage_set=run.passage_set, propose_corrections=propose),
+                    OutputVerdict, idempotent=True)
             except UnknownPassageSet:
                 run.passage_set = None
         return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-            question=question, sentences=sentences, passages=passages), OutputVerdict, idempotent=True)
+            question=question, sentences=sentences, passages=passages, propose_corrections=propose),
+            OutputVerdict, idempotent=True)
 
     def _released(self, run: _Run, release: Release) -> SentenceEvent:
         event = SentenceEvent(index=len(run.released), text=inert_markup(release.text), citations=release.citations,

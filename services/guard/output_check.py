@@ -44,13 +44,16 @@ class OutputChecker:
         self.is_safe = is_safe
         self.threshold = threshold
 
-    async def check(self, question: str, sentences: list[str], passages: list[Passage]) -> OutputVerdict:
+    async def check(self, question: str, sentences: list[str], passages: list[Passage], propose: bool = True
+                    ) -> OutputVerdict:
         evidence = [evidence_text(p.title, p.text) for p in passages]
         judged = [_Judged(i, s, citations_in(s)) for i, s in enumerate(sentences)]
         pairs = [(j.index, ids) for j in judged if j.text.strip() for ids in _evidence_for(j.cited, len(evidence))]
         for (index, ids), support in zip(pairs, await self._support(sentences, evidence, pairs, question), strict=True):
             judged[index].scored.append((ids, support))
         verdicts = [await self._verdict(j, len(evidence)) for j in judged]
+        if not propose:
+            return OutputVerdict(sentences=verdicts, best_quote=None)
         needs_correction = [v for v in verdicts if v.safe and not v.supported and v.text.strip() and passages]
         trims = await self._trims(question, [judged[v.index] for v in needs_correction], evidence)
         for verdict in needs_correction:

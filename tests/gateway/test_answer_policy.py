@@ -68,6 +68,7 @@ def test_with_corrections_off_the_policy_keeps_or_drops_and_refuses(script, redi
         key = client.portal.call(client.app.state.gatekeeper.keys.create, "t", 1000)[0]
         sentences, done = answer(client, key)
     assert [s["text"] for s in sentences] == ["I could not find this in the sources."] and done["verdict"] == "refuse"
+    assert script.last_body["/v1/guard/output"]["propose_corrections"] is False  # nothing to propose for
 
 
 def test_the_policy_is_part_of_the_cache_key():

@@ -96,6 +96,13 @@ def test_an_unsupported_sentence_gets_the_passage_sentence_that_answers_the_ques
     assert body["sentences"][0]["trimmed"] is None
 
 
+def test_without_proposals_only_the_judgement_comes_back(client):
+    body = check(client, ["Apollo 11 landed in 1972 [1]."], question="Who landed Apollo 11 on the Moon?",
+                 propose_corrections=False)
+    assert body["best_quote"] is None and body["sentences"][0]["quote"] is None
+    assert body["sentences"][0]["supported"] is False
+
+
 def test_the_best_quote_answers_the_question_and_its_relevance_tells_off_topic_questions(client):
     on_topic = check(client, [], question="What is the capital of France?")["best_quote"]
     off_topic = check(client, [], question="How do volcanoes form under the ocean?")["best_quote"]

@@ -39,6 +39,8 @@ class OutputGuardRequest(Contract):
     passage_set: PassageSetId | None = Field(
         default=None, description="Instead of `passages`: the set /v1/guard/passages kept, so that per-sentence "
         "calls carry only the sentence. 409 unknown_passage_set when this guard no longer holds it: send `passages`.")
+    propose_corrections: bool = Field(default=True, description="Trims, quotes and `best_quote` for the answer "
+                                      "policy; false (a keep-or-drop policy) skips their cost.")
 
     @model_validator(mode="after")
     def _one_of_sentences_or_answer(self) -> OutputGuardRequest:
