@@ -14,9 +14,10 @@ from ninjarag.eval.dataset import EvalQuestion
 from ninjarag.eval.metrics import accuracy, answer_rank, exact_match, token_f1
 from ninjarag.eval.systems import System
 from services.common.contracts.search import evidence_text
-from services.common.sentences import strip_citations
+from services.common.sentences import repeats, strip_citations
 
 RECALL_KS = (1, 5, 10)
+REPEAT_OVERLAP = 0.8  # as the answer policy's default (ANSWER_POLICY_REPEAT_OVERLAP)
 
 
 class Record(BaseModel):
@@ -31,6 +32,7 @@ class Record(BaseModel):
     refused: bool
     dropped: int
     corrected: int = 0  # sentences released trimmed or quoted (the answer policy's corrections)
+    repeated: int = 0  # released sentences that say again what an earlier one said (the policy's rule)
     accuracy: float
     exact_match: float
     f1: float
@@ -68,6 +70,8 @@ def score(system: System, question: EvalQuestion, answer: GatewayAnswer, citatio
         sentences=[s.model_dump(include={"text", "citations", "action"}) for s in answer.sentences],
         verdict=answer.verdict, refused=refused, dropped=done.dropped if done else 0,
         corrected=done.corrected if done else 0,
+        repeated=sum(repeats(s.text, [e.text for e in answer.sentences[:i]], REPEAT_OVERLAP)
+                     for i, s in enumerate(answer.sentences)),
         accuracy=accuracy(text, question.answers), exact_match=exact_match(text, question.answers),
         f1=token_f1(text, question.answers),
         answer_rank=rank, recall=recall, retrievable=None if recall is None else bool(recall[10]),

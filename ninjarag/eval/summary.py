@@ -24,7 +24,8 @@ def _system_summary(rows: list[Record]) -> dict:
     answered = [r for r in rows if r.error_type is None]
     retrieved = [r for r in answered if r.recall is not None]
     cited = [r for r in answered if r.citation_recall is not None]
-    sentences = sum(len(r.sentences) for r in answered if not r.refused) + sum(r.dropped for r in answered)
+    released = sum(len(r.sentences) for r in answered if not r.refused)
+    sentences = released + sum(r.dropped for r in answered)
     first = [r.first_sentence_ms for r in answered if r.first_sentence_ms is not None]
     total = [r.total_ms for r in answered]
     hit = [r for r in retrieved if r.retrievable]
@@ -42,6 +43,7 @@ def _system_summary(rows: list[Record]) -> dict:
         "citation_recall": _mean([r.citation_recall for r in cited]),
         "refused_share": _mean([float(r.refused) for r in answered]),
         "dropped_sentence_share": round(sum(r.dropped for r in answered) / sentences, 4) if sentences else None,
+        "repeated_sentence_share": round(sum(r.repeated for r in answered) / released, 4) if released else None,
         "corrected_sentence_share": round(sum(r.corrected for r in answered) / sentences, 4) if sentences else None,
         "answer_citation_precision": _mean([r.answer_citation_precision for r in answered
                                             if r.answer_citation_precision is not None]),
@@ -63,7 +65,7 @@ def _cell(value: float | None, percent: bool = True) -> str:
 
 def markdown_table(summary: dict[str, dict]) -> str:
     header = ("| system | n | accuracy | EM | F1 | R@1 | R@5 | R@10 | acc. retrievable / not | cit. P | cit. R "
-              "| answer cited | refused | dropped sent. | corrected sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
+              "| answer cited | refused | dropped sent. | corrected sent. | repeated sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in summary.items():
         recall = s["recall"] or {}
@@ -74,6 +76,7 @@ def markdown_table(summary: dict[str, dict]) -> str:
             f"{_cell(s['accuracy_when_retrievable'])} / {_cell(s['accuracy_when_not_retrievable'])}",
             _cell(s["citation_precision"]), _cell(s["citation_recall"]), _cell(s.get("answer_citation_precision")),
             _cell(s["refused_share"]), _cell(s["dropped_sentence_share"]), _cell(s.get("corrected_sentence_share")),
+            _cell(s.get("repeated_sentence_share")),
             f"{_cell(first.get('p50'), False)} / {_cell(first.get('p95'), False)}",
             f"{_cell(total.get('p50'), False)} / {_cell(total.get('p95'), False)}",
             _cell(s["mean_completion_tokens"], False),

@@ -128,3 +128,22 @@ class SentenceStream:
     def flush(self) -> list[str]:
         sentences, self._pending, self._resume = split_sentences(self._pending), "", 0
         return sentences
+
+
+# Punctuation around words that does not change which word it is.
+_WORD_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+
+
+def word_set(sentence: str) -> frozenset[str]:
+    """The sentence's words, lowercased, without citations and surrounding punctuation."""
+    return frozenset(w.strip(_WORD_PUNCTUATION).lower() for w in strip_citations(sentence).split()) - {""}
+
+
+def repeats(sentence: str, earlier: list[str], overlap: float) -> bool:
+    """Does `sentence` say again what one of `earlier` said: word sets overlapping (Jaccard) at least `overlap`?"""
+    words = word_set(sentence)
+    for other in map(word_set, earlier):
+        union = words | other
+        if union and len(words & other) / len(union) >= overlap:
+            return True
+    return False

@@ -22,11 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.contracts.guard import Quote, SentenceVerdict
 from services.common.contracts.vocabulary import SentenceAction
-from services.common.sentences import strip_citations
+from services.common.sentences import repeats
 
 log = logging.getLogger(__name__)
-# Punctuation around words that does not change which word it is.
-_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
 
 
 class AnswerPolicySettings(BaseSettings):
@@ -54,10 +52,6 @@ class Release:
     action: SentenceAction
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w.strip(_PUNCTUATION).lower() for w in strip_citations(text).split()) - {""}
-
-
 class AnswerPolicy:
     def __init__(self, settings: AnswerPolicySettings) -> None:
         self.settings = settings
@@ -67,7 +61,7 @@ class AnswerPolicy:
         release = self._correct(verdict, passage_count)
         if release is None:
             return None
-        if self._repeats(release.text, released):
+        if repeats(release.text, released, self.settings.repeat_overlap):
             log.info("dropped a repeated sentence: %r", verdict.text)
             return None
         if release.action != "keep":
@@ -101,15 +95,6 @@ class AnswerPolicy:
 
     def _relevant(self, quote: Quote | None) -> bool:
         return quote is not None and quote.relevance >= self.settings.min_relevance
-
-    def _repeats(self, text: str, released: list[str]) -> bool:
-        words = _words(text)
-        for earlier in released:
-            other = _words(earlier)
-            union = words | other
-            if union and len(words & other) / len(union) >= self.settings.repeat_overlap:
-                return True
-        return False
 
 
 def _quoted(quote: Quote) -> str:

@@ -145,3 +145,12 @@ def test_answer_citation_precision_is_the_rule_that_the_cited_passage_holds_the_
     assert score(SYSTEMS["hybrid"], PARIS, answer("Rome [1].", citations=(1,)), None).answer_citation_precision is None
     refused = score(SYSTEMS["hybrid"], PARIS, answer("Paris [2].", verdict="refuse"), None)
     assert refused.answer_citation_precision is None
+
+
+def test_a_sentence_said_again_counts_as_repeated():
+    said_twice = answer("Paris [2].")
+    said_twice.sentences.append(SentenceEvent(index=1, text="Paris. [2]", citations=[2]))
+    said_twice.sentences.append(SentenceEvent(index=2, text="It is in France [2].", citations=[2]))
+    record = score(SYSTEMS["hybrid"], PARIS, said_twice, None)
+    assert record.repeated == 1
+    assert summarize([record])["hybrid"]["repeated_sentence_share"] == pytest.approx(1 / 3, abs=1e-4)

@@ -63,3 +63,9 @@ def test_a_sentence_without_an_end_is_released_in_bounded_pieces():
     assert released and all(len(piece) <= sentences.MAX_SENTENCE_CHARS for piece in released)
     rest = stream.flush()
     assert " ".join(released + rest).split() == ["word"] * 1_000
+
+
+def test_the_repeat_rule_is_linear():
+    """The answer policy compares each sentence with those released before it (word sets, no patterns)."""
+    worst, text = worst_time_s(lambda t: sentences.repeats(t, [t[::-1]], 0.8), TEXTS, repeats=1)
+    assert worst < 10 * PATTERN_BUDGET_S, f"repeats took {worst * 1000:.0f} ms on {text!r}..."
