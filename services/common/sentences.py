@@ -67,10 +67,16 @@ def _is_boundary(text: str, start: int, end: re.Match, final: bool) -> bool | No
         return False
     if end.group()[0] == ".":
         words = text[max(start, end.start() - _WORD_WINDOW):end.start()].split()
-        token = words[-1].lower().strip("(\"'") if words else ""
-        if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+        token = words[-1].strip("(\"'") if words else ""
+        if token.lower() in ABBREVIATIONS or _is_initial(token, words[-2] if len(words) > 1 else ""):
             return False
     return True
+
+
+def _is_initial(token: str, previous: str) -> bool:
+    """"J." in "J. R. R. Tolkien" or "John F. Kennedy": one letter after a name, another initial or
+    nothing; not the "C." that ends "a superset of C."."""
+    return len(token) == 1 and token.isalpha() and (not previous or previous[:1].isupper())
 
 
 def _cut(sentence: str) -> list[str]:
@@ -140,10 +146,6 @@ def word_set(sentence: str) -> frozenset[str]:
 
 
 def repeats(sentence: str, earlier: list[str], overlap: float) -> bool:
-    """Does `sentence` say again what one of `earlier` said: word sets overlapping (Jaccard) at least `overlap`?"""
+    """Does `sentence` say again what one of `earlier` said: at least `overlap` of its words are in that one?"""
     words = word_set(sentence)
-    for other in map(word_set, earlier):
-        union = words | other
-        if union and len(words & other) / len(union) >= overlap:
-            return True
-    return False
+    return bool(words) and any(len(words & other) / len(words) >= overlap for other in map(word_set, earlier))

@@ -22,6 +22,7 @@ from services.common.contracts.vocabulary import has_control_chars
 from services.common.errors import UnknownPassageSet
 from services.common.sentences import split_sentences
 from services.guard.encoder import SentenceEncoder
+from services.guard.hazards import HazardDetector
 from services.guard.injection import InjectionDetector
 from services.guard.output_check import OutputChecker
 from services.guard.passage_sets import PassageSets
@@ -45,6 +46,7 @@ class GuardService:
         self.support = support
         self.llama_guard = llama_guard
         self.passage_sets = PassageSets()
+        self.hazards = HazardDetector(injection.encoder)
         self.output = OutputChecker(support, QuoteFinder(injection.encoder), self._is_safe, settings.support_threshold)
 
     @classmethod
@@ -61,6 +63,7 @@ class GuardService:
         """Loads the local models (seconds of CPU); returns what /readyz reports."""
         encoder_name = self.injection.encoder.warm_up()
         self.injection.warm_up()
+        self.hazards.warm_up()
         self.toxicity.warm_up()
         return (f"{encoder_name} + alt-profanity-check; support: {self.settings.support_backend}, "
                 f"safety: {self.settings.safety_backend}")
@@ -77,18 +80,22 @@ class GuardService:
         if limits:
             return InputVerdict(allowed=False, reason=limits,
                                 categories=[CategoryScore(name="input_limits", score=1.0, flagged=True)])
-        toxicity, (injection, injection_reason) = await asyncio.to_thread(
-            lambda: (self.toxicity.score(question), self.injection.score(question)))
+        toxicity, (injection, injection_reason), hazard = await asyncio.to_thread(
+            lambda: (self.toxicity.score(question), self.injection.score(question), self.hazards.assess(question)))
+        harmful = hazard.probability >= self.settings.hazard_threshold
         categories = [
             CategoryScore(name="toxicity", score=round(toxicity, 4), flagged=toxicity >= self.settings.toxicity_threshold),
             CategoryScore(name="prompt_injection", score=round(injection, 4),
                           flagged=injection >= self.settings.injection_threshold),
+            CategoryScore(name="hazard", score=round(hazard.probability, 4), flagged=harmful),
         ]
         reasons = []
         if categories[0].flagged:
             reasons.append("the question is abusive or toxic")
         if categories[1].flagged:
             reasons.append(f"the question looks like a prompt injection ({injection_reason})")
+        if harmful:
+            reasons.append(f"the question asks for help to harm ({hazard.category})")
         if self.llama_guard:
             safe, hazards = await self.llama_guard.classify(question, role="user")
             categories.append(CategoryScore(name="llama_guard", score=0.0 if safe else 1.0, flagged=not safe))

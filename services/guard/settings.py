@@ -24,6 +24,9 @@ class GuardSettings(ComputeSettings):
     toxicity_threshold: float = Field(default=0.85, ge=0, le=1)
     injection_threshold: float = Field(default=0.75, ge=0, le=1, description="MiniLM similarity to a known attack.")
     passage_injection_threshold: float = Field(default=0.8, ge=0, le=1)
+    # Requests for harm (hazards.py): the probe's probability at which a question is refused; chosen by
+    # bench/safety.py on the training data (at most 0.5% of benign questions refused, cross-validated).
+    hazard_threshold: float = Field(default=0.8, ge=0, le=1)
     # What is released is the answer policy's (services/gateway/policy.py); the guard only judges.
     support_threshold: float = Field(default=0.5, ge=0, le=1)
     # Production scorers; unset: the local models.

@@ -18,7 +18,9 @@ from services.common.contracts.guard import (
     InputVerdict,
     OutputGuardRequest,
     OutputVerdict,
+    Quote,
     SentenceVerdict,
+    Trim,
 )
 from services.common.contracts.search import (
     BatchSearchRequest,
@@ -42,10 +44,13 @@ ROUND_TRIPS = [
     OutputVerdict(
         sentences=[
             SentenceVerdict(index=0, text="It landed in 1969 [1].", citations_found=[1], citations_valid=True,
-                            support_score=0.9, supported=True, safe=True, action="keep")
+                            support_score=0.9, supported=True, safe=True),
+            SentenceVerdict(index=1, text="It landed in 1972, on Mars [1].", citations_found=[1], citations_valid=True,
+                            support_score=0.1, supported=False, safe=True,
+                            trimmed=Trim(text="It landed [1].", citations=[1], support_score=0.7),
+                            quote=Quote(passage=1, text="Apollo 11 landed on the Moon in 1969.", relevance=0.8)),
         ],
-        verdict="ok",
-        reason="all sentences supported",
+        best_quote=Quote(passage=1, text="Apollo 11 landed on the Moon in 1969.", relevance=0.8),
     ),
     AnswerRequest(question="When did Apollo 11 land?", top_k=10, stream=False),
 ]

@@ -12,6 +12,8 @@ from services.common.sentences import SentenceStream, citations_in, split_senten
         ("Dr. Smith met Mr. Jones in the U.S. in May. They talked.",
          ["Dr. Smith met Mr. Jones in the U.S. in May.", "They talked."]),
         ("J. R. R. Tolkien wrote it. It sold well.", ["J. R. R. Tolkien wrote it.", "It sold well."]),
+        ("John F. Kennedy won. He was young.", ["John F. Kennedy won.", "He was young."]),
+        ("It is a superset of C. C++ is newer.", ["It is a superset of C.", "C++ is newer."]),
         ("Pi is about 3.14 [1]. E is 2.72.", ["Pi is about 3.14 [1].", "E is 2.72."]),
         ("Many fruits, e.g. apples, are sweet. Yes.", ["Many fruits, e.g. apples, are sweet.", "Yes."]),
         ("It was cited [1][3]. And more [2, 4]", ["It was cited [1][3].", "And more [2, 4]"]),

@@ -46,6 +46,13 @@ def test_a_sentence_written_twice_is_released_once(gateway, api_key, script):
     assert done["dropped"] == 2 and done["verdict"] == "partial"
 
 
+def test_a_sentence_whose_words_an_earlier_one_already_said_is_dropped(gateway, api_key, script):
+    longer = "Apollo 11 landed on the Moon in 1969, and Armstrong walked first [1]."
+    script.answer = f"{longer} {SUPPORTED}"
+    sentences, done = answer(gateway, api_key)
+    assert [s["text"] for s in sentences] == [longer] and done["dropped"] == 1
+
+
 def test_no_quote_is_relevant_enough_so_the_answer_is_refused(gateway, api_key, script):
     script.answer, script.quote_relevance = UNSUPPORTED, 0.29
     sentences, done = answer(gateway, api_key)
