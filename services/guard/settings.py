@@ -28,7 +28,9 @@ class GuardSettings(ComputeSettings):
     # bench/safety.py on the training data (at most 0.5% of benign questions refused, cross-validated).
     hazard_threshold: float = Field(default=0.8, ge=0, le=1)
     # What is released is the answer policy's (services/gateway/policy.py); the guard only judges.
-    support_threshold: float = Field(default=0.5, ge=0, le=1)
+    # Chosen on real model sentences (bench/guard_real.py, 317 labelled): the lowest threshold with
+    # unsupported-sentence recall >= 0.85 and precision >= 0.80 (at 0.5: recall 0.68).
+    support_threshold: float = Field(default=0.7, ge=0, le=1)
     # Production scorers; unset: the local models.
     safety_backend: Literal["local", "llama_guard"] = "local"
     llama_guard_url: str | None = None
