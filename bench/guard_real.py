@@ -20,7 +20,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from report import emit
+from report import emit, prf
 from services.common.contracts.guard import OutputGuardRequest
 from services.common.contracts.search import Passage
 from services.common.corpus import iter_passages
@@ -46,17 +46,6 @@ def build_items(records: Path, limit: int) -> list[dict]:
                 items.append({"id": f"{row['id']}-{number}", "question": row["question"], "sentence": sentence["text"],
                               "cited": sentence["citations"], "passages": passages})
     return items
-
-
-def prf(truth: list[bool], predicted: list[bool]) -> dict:
-    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
-    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
-    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
-            "unsupported": sum(truth), "supported": len(truth) - sum(truth)}
 
 
 async def scores(items: list[dict]) -> dict[str, float]:

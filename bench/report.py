@@ -10,6 +10,18 @@ from ninjarag.eval.metrics import percentile  # noqa: F401 - re-exported for the
 from services.common.cpus import CPUINFO, available_cpus, has_native_bf16
 
 
+def prf(truth: list[bool], predicted: list[bool]) -> dict:
+    """Precision, recall and F1 of `predicted` against `truth` (True: the positive class)."""
+    tp = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    fp = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    fn = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3),
+            "positives": sum(truth), "negatives": len(truth) - sum(truth)}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
