@@ -57,6 +57,12 @@ class EvalOutcome:
     resumed: int
 
 
+# Answers refused for load are asked again after their Retry-After, a few times, before they count as errors.
+BUSY = {"rate_limited", "overloaded"}
+BUSY_RETRIES = 5
+BUSY_WAIT_MAX_S = 10.0
+
+
 def run_eval(config: EvalConfig) -> EvalOutcome:
     return asyncio.run(_run(config))
 
@@ -115,6 +121,12 @@ async def _evaluate(gateway: httpx.AsyncClient, guard: httpx.AsyncClient, config
     request = AnswerRequest(question=question.question, top_k=config.top_k, max_tokens=config.max_tokens,
                             retrieval=system.retrieval, guard=system.guard)
     answer = await ask_gateway(gateway, request, config.api_key)
+    for _ in range(BUSY_RETRIES):  # a limit reached for a moment (a stream lease not yet given back)
+        if answer.error_type not in BUSY:
+            break
+        wait_s = answer.retry_after_s if answer.retry_after_s is not None else 1.0
+        await asyncio.sleep(min(BUSY_WAIT_MAX_S, wait_s))
+        answer = await ask_gateway(gateway, request, config.api_key)
     citations = None
     if answer.error_type is None and answer.verdict != "refuse" and answer.sources and answer.sentences:
         try:
