@@ -63,9 +63,12 @@ class _Candidate:
 
 
 def _quotable(sentence: str) -> bool:
-    """A whole sentence: passages are cut from articles, so their first "sentence" may be a tail."""
+    """A whole sentence: passages are cut from articles, so their first "sentence" may be a tail
+    ("344-345), Graham McCann says ...": it closes a bracket it never opened)."""
+    closes, opens = sentence.find(")"), sentence.find("(")
     return (MIN_QUOTE_WORDS <= len(sentence.split()) and len(sentence) <= MAX_QUOTE_CHARS
-            and (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in "\"'“‘("))
+            and (sentence[0].isupper() or sentence[0].isdigit() or sentence[0] in "\"'“‘(")
+            and not (closes >= 0 and (opens < 0 or closes < opens)))
 
 
 class QuoteFinder:

@@ -37,8 +37,10 @@ def trim_candidates(sentence: str) -> list[str]:
             removals.append((paren_at, i + 1))
             paren_at = None
         if word.endswith(","):
-            if comma_at is not None:
-                removals.append((comma_at + 1, i + 1))  # an appositive: ", the X of Y,"
+            # An appositive (", the X of Y,") unless it opens a clause: ", which is ..., California"
+            # is cut at the comma instead, or its removal would leave "Valley California".
+            if comma_at is not None and words[comma_at + 1].lower() not in CLAUSE_STARTS:
+                removals.append((comma_at + 1, i + 1))
             comma_at = i
     # Only the few longest results are kept, so only that many are built: each costs O(len(words)).
     candidates = [_join(words[:cut]) for cut in cuts[-MAX_CANDIDATES:]]
