@@ -38,7 +38,7 @@ async def quotes(rows: list[dict]) -> list[dict]:
     for row in rows:
         passages = [corpus[pid] for pid in row["passage_ids"]]
         quote = (await guard.check_output(OutputGuardRequest(question=row["question"], sentences=[],
-                                                             passages=passages))).best_quote
+                                                             passages=passages, with_best_quote=True))).best_quote
         found.append({"retrievable": any(contains_answer(evidence_text(p.title, p.text), row["answers"]) for p in passages),
                       "relevance": quote.relevance if quote else 0.0,
                       "quote_holds_answer": bool(quote and contains_answer(quote.text, row["answers"]))})

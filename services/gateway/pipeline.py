@@ -33,7 +33,6 @@ from services.common.contracts.guard import (
     OutputVerdict,
     PassageScreenRequest,
     PassageScreenResult,
-    Quote,
 )
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
 from services.common.errors import DeadlineExceeded, NinjaragError, UnknownPassageSet, UpstreamError, UpstreamTimeout
@@ -72,9 +71,6 @@ class _Run:
     released: list[SentenceEvent] = field(default_factory=list)
     dropped: int = 0
     corrected: int = 0
-    # The guard's extractive answer (the passage sentence that best answers the question), from its
-    # last check: what the answer says when no sentence survives.
-    best_quote: Quote | None = None
     tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
     # The guard's id for the screened passages: per-sentence checks name it instead of resending them.
     passage_set: str | None = None
@@ -269,7 +265,8 @@ class AnswerPipeline:
         if not request.guard:
             cited = [n for n in citations_in(sentence) if 1 <= n <= len(passages)]
             return self._released(run, self.policy.unguarded(sentence, cited))
-        checked = await self._check(request.question, [sentence], passages, run)
+        checked = await run.stage("output_guard", self._check_sentence(request.question, [sentence], passages, run),
+                                  self.settings.guard_timeout_s)
         release = self.policy.judge(checked.sentences[0], len(passages), [e.text for e in run.released])
         GUARD_ACTIONS.labels(release.action if release else "drop").inc()
         if release is None:
@@ -277,27 +274,20 @@ class AnswerPipeline:
             return None
         return self._released(run, release)
 
-    async def _check(self, question: str, sentences: list[str], passages: list[Passage], run: _Run) -> OutputVerdict:
-        verdict = await run.stage("output_guard", self._check_sentence(question, sentences, passages, run),
-                                  self.settings.guard_timeout_s)
-        run.best_quote = verdict.best_quote
-        return verdict
-
-    async def _check_sentence(self, question: str, sentences: list[str], passages: list[Passage], run: _Run
-                              ) -> OutputVerdict:
+    async def _check_sentence(self, question: str, sentences: list[str], passages: list[Passage], run: _Run,
+                              with_best_quote: bool = False) -> OutputVerdict:
         """By the screened set's id when there is one; with the passages when the guard does not hold
         it (restarted, or another replica), and from then on for this answer."""
-        propose = self.settings.policy.corrections  # a keep-or-drop policy needs no proposals
+        asked = {"question": question, "sentences": sentences, "with_best_quote": with_best_quote,
+                 "propose_corrections": self.settings.policy.corrections}  # keep-or-drop needs no proposals
         if run.passage_set:
             try:
                 return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-                    question=question, sentences=sentences, passage_set=run.passage_set, propose_corrections=propose),
-                    OutputVerdict, idempotent=True)
+                    **asked, passage_set=run.passage_set), OutputVerdict, idempotent=True)
             except UnknownPassageSet:
                 run.passage_set = None
-        return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(
-            question=question, sentences=sentences, passages=passages, propose_corrections=propose),
-            OutputVerdict, idempotent=True)
+        return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(**asked, passages=passages),
+                                             OutputVerdict, idempotent=True)
 
     def _released(self, run: _Run, release: Release) -> SentenceEvent:
         event = SentenceEvent(index=len(run.released), text=inert_markup(release.text), citations=release.citations,
@@ -316,9 +306,9 @@ class AnswerPipeline:
         relevant), else the refusal; then its citations and `done`."""
         ending: list[AnswerEvent] = []
         if not run.released and request.guard and passages and self.settings.policy.corrections:
-            if run.best_quote is None:  # the model wrote no sentence to check: ask for the quote alone
-                await self._check(request.question, [], passages, run)
-            if release := self.policy.closing(run.best_quote, []):
+            extract = await run.stage("output_guard", self._check_sentence(
+                request.question, [], passages, run, with_best_quote=True), self.settings.guard_timeout_s)
+            if release := self.policy.closing(extract.best_quote, []):
                 GUARD_ACTIONS.labels("extractive").inc()
                 ending.append(self._released(run, release))
         if not run.released:

@@ -6,7 +6,7 @@ Per sentence: support against what it cites (or, uncited, against each passage, 
 citation it lacks); for a safe, unsupported sentence, the longest supported trim (cut clauses,
 services/guard/trimming.py) that still speaks to the question, and the passage sentence closest
 to the question and the sentence (services/guard/quotes.py). Per call: the passage sentence that
-best answers the question, the extractive answer when nothing survives.
+best answers the question (asked for: the extractive answer when nothing survives).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from services.common.contracts.guard import OutputVerdict, Quote, SentenceVerdict, Trim
+from services.common.contracts.guard import OutputVerdict, SentenceVerdict, Trim
 from services.common.contracts.search import Passage, evidence_text
-from services.common.sentences import citations_in
+from services.common.sentences import citations_in, strip_citations
 from services.guard.quotes import QuoteFinder
 from services.guard.support import Pair, Support, SupportScorer, content_words
 from services.guard.trimming import trim_candidates
@@ -44,30 +44,40 @@ class OutputChecker:
         self.is_safe = is_safe
         self.threshold = threshold
 
-    async def check(self, question: str, sentences: list[str], passages: list[Passage], propose: bool = True
-                    ) -> OutputVerdict:
+    async def check(self, question: str, sentences: list[str], passages: list[Passage], propose: bool = True,
+                    with_best_quote: bool = False) -> OutputVerdict:
         evidence = [evidence_text(p.title, p.text) for p in passages]
         judged = [_Judged(i, s, citations_in(s)) for i, s in enumerate(sentences)]
         pairs = [(j.index, ids) for j in judged if j.text.strip() for ids in _evidence_for(j.cited, len(evidence))]
-        for (index, ids), support in zip(pairs, await self._support(sentences, evidence, pairs, question), strict=True):
+        # Support and safety at once: each is a model of its own, on its own thread.
+        supports, safe = await asyncio.gather(self._support(sentences, evidence, pairs, question),
+                                              asyncio.gather(*(self.is_safe(s) for s in sentences)))
+        for (index, ids), support in zip(pairs, supports, strict=True):
             judged[index].scored.append((ids, support))
-        verdicts = [await self._verdict(j, len(evidence)) for j in judged]
-        if not propose:
-            return OutputVerdict(sentences=verdicts, best_quote=None)
-        needs_correction = [v for v in verdicts if v.safe and not v.supported and v.text.strip() and passages]
-        trims = await self._trims(question, [judged[v.index] for v in needs_correction], evidence)
-        for verdict in needs_correction:
-            verdict.trimmed = trims.get(verdict.index)
-        best_quote, quotes = await asyncio.to_thread(self._quotes, question, passages,
-                                                     [v.text for v in needs_correction if v.trimmed is None])
-        for verdict, quote in zip([v for v in needs_correction if v.trimmed is None], quotes, strict=True):
-            verdict.quote = quote
+        verdicts = [self._verdict(j, len(evidence), safe[j.index]) for j in judged]
+        if propose and passages:
+            await self._propose(question, judged, verdicts, passages, evidence)
+        best_quote = await asyncio.to_thread(self.quotes.best, question, passages) if with_best_quote else None
         return OutputVerdict(sentences=verdicts, best_quote=best_quote)
+
+    async def _propose(self, question: str, judged: list[_Judged], verdicts: list[SentenceVerdict],
+                       passages: list[Passage], evidence: list[str]) -> None:
+        """Cheapest first: a supported trim; where there is none, the passage sentence to quote."""
+        unsupported = [v for v in verdicts if v.safe and not v.supported and v.text.strip()]
+        trims = await self._trims(question, [judged[v.index] for v in unsupported], evidence)
+        for verdict in unsupported:
+            verdict.trimmed = trims.get(verdict.index)
+        untrimmed = [v for v in unsupported if v.trimmed is None]
+        # The hint without its citations is the text support scoring embedded: its vector is cached.
+        quotes = await asyncio.to_thread(
+            lambda: [self.quotes.best(question, passages, strip_citations(v.text)) for v in untrimmed])
+        for verdict, quote in zip(untrimmed, quotes, strict=True):
+            verdict.quote = quote
 
     async def _support(self, claims: list[str], evidence: list[str], pairs: list[Pair], question: str) -> list[Support]:
         return await self.support.score(claims, evidence, pairs, question) if pairs else []
 
-    async def _verdict(self, judged: _Judged, passage_count: int) -> SentenceVerdict:
+    def _verdict(self, judged: _Judged, passage_count: int, safe: bool) -> SentenceVerdict:
         reasons: list[str] = []
         invalid = [n for n in judged.cited if not 1 <= n <= passage_count]
         if invalid:
@@ -87,7 +97,6 @@ class OutputChecker:
                 reasons.append(f"no valid citation; supported by passage [{added[0]}], citation added")
             if not supported:
                 reasons.append(f"support {score:.2f} below {self.threshold}")
-        safe = await self.is_safe(judged.text)
         if not safe:
             reasons.append("unsafe content")
         return SentenceVerdict(index=judged.index, text=judged.text, citations_found=judged.cited,
@@ -115,11 +124,6 @@ class OutputChecker:
         return {index: Trim(text=f"{text} [{', '.join(str(i + 1) for i in ids)}].", citations=[i + 1 for i in ids],
                             support_score=round(min(1.0, support.score), 4))
                 for index, (text, ids, support) in best.items()}
-
-    def _quotes(self, question: str, passages: list[Passage], hints: list[str]) -> tuple[Quote | None, list[Quote | None]]:
-        if not passages:
-            return None, [None] * len(hints)
-        return self.quotes.best(question, passages), [self.quotes.best(question, passages, hint) for hint in hints]
 
 
 def _evidence_for(cited: list[int], passage_count: int) -> list[tuple[int, ...]]:

@@ -125,7 +125,7 @@ class GuardService:
     async def check_output(self, request: OutputGuardRequest) -> OutputVerdict:
         sentences = request.sentences if request.sentences is not None else split_sentences(request.answer or "")
         return await self.output.check(request.question, sentences, self._passages_of(request),
-                                       request.propose_corrections)
+                                       request.propose_corrections, request.with_best_quote)
 
     async def _is_safe(self, sentence: str) -> bool:
         if not sentence.strip():

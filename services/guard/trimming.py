@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from services.common.sentences import strip_citations
 
-MAX_CANDIDATES = 8
+MAX_CANDIDATES = 4  # each is embedded (twice when short): the ladder's main cost
 MIN_WORDS = 3
 # Words that start a clause which adds a claim of its own: cut from here to the end.
 CLAUSE_STARTS = frozenset(

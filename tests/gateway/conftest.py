@@ -99,8 +99,8 @@ class Script:
                 passages = self.passage_sets[body["passage_set"]]
             quote = {"passage": 1, "text": "Apollo 11 landed humans on the Moon in 1969.",
                      "relevance": self.quote_relevance} if passages else None
-            return httpx.Response(200, json={"best_quote": quote, "sentences": [
-                self._judge(sentence, passages, quote) for sentence in body["sentences"]]})
+            return httpx.Response(200, json={"best_quote": quote if body.get("with_best_quote") else None,
+                                             "sentences": [self._judge(s, passages, quote) for s in body["sentences"]]})
         if path == "/v1/generate":
             events = generation(self.answer)
             if self.generator_fails_mid_stream or self.generator_stalls_mid_stream:

@@ -64,8 +64,9 @@ def test_well_defined_verdicts_for_degenerate_input(client):
     empty = check(client, ["", "Paris is the capital of France [2]."])
     assert not empty["sentences"][0]["supported"] and "empty sentence" in empty["sentences"][0]["reasons"]
     assert empty["sentences"][0]["quote"] is None and empty["sentences"][1]["supported"]
-    nothing = check(client, [])
+    nothing = check(client, [], with_best_quote=True)
     assert nothing["sentences"] == [] and nothing["best_quote"]["passage"] in (1, 2)
+    assert check(client, [])["best_quote"] is None  # only when asked for
     foreign = {"id": "de", "title": "Paris", "text": "Paris ist die Hauptstadt Frankreichs."}
     blank = {"id": "blank", "title": "Leer", "text": " "}
     german = check(client, ["Paris is the capital of France [1]."], passages=[foreign, blank])
@@ -104,8 +105,8 @@ def test_without_proposals_only_the_judgement_comes_back(client):
 
 
 def test_the_best_quote_answers_the_question_and_its_relevance_tells_off_topic_questions(client):
-    on_topic = check(client, [], question="What is the capital of France?")["best_quote"]
-    off_topic = check(client, [], question="How do volcanoes form under the ocean?")["best_quote"]
+    on_topic = check(client, [], question="What is the capital of France?", with_best_quote=True)["best_quote"]
+    off_topic = check(client, [], question="How do volcanoes form under the ocean?", with_best_quote=True)["best_quote"]
     assert on_topic["passage"] == 2 and on_topic["text"] == "Paris is the capital and largest city of France."
     assert on_topic["relevance"] > 0.5 > off_topic["relevance"]
 

@@ -32,15 +32,17 @@ PassageSetId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="sha2
 
 class OutputGuardRequest(Contract):
     question: Question
-    sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call; [] asks "
-                                        "only for `best_quote`.")
+    sentences: list[str] | None = Field(default=None, max_length=200, description="At most 200 per call; [] with "
+                                        "`with_best_quote` asks only for the quote.")
     answer: str | None = Field(default=None, max_length=50_000)
     passages: list[Passage] = Field(default_factory=list, max_length=100)
     passage_set: PassageSetId | None = Field(
         default=None, description="Instead of `passages`: the set /v1/guard/passages kept, so that per-sentence "
         "calls carry only the sentence. 409 unknown_passage_set when this guard no longer holds it: send `passages`.")
-    propose_corrections: bool = Field(default=True, description="Trims, quotes and `best_quote` for the answer "
-                                      "policy; false (a keep-or-drop policy) skips their cost.")
+    propose_corrections: bool = Field(default=True, description="Trims and quotes for unsupported sentences, for "
+                                      "the answer policy; false (a keep-or-drop policy) skips their cost.")
+    with_best_quote: bool = Field(default=False, description="Also the passage sentence that best answers the "
+                                  "question (`best_quote`): what the answer says when no sentence survives.")
 
     @model_validator(mode="after")
     def _one_of_sentences_or_answer(self) -> OutputGuardRequest:
@@ -89,8 +91,8 @@ class SentenceVerdict(Contract):
 
 class OutputVerdict(Contract):
     sentences: list[SentenceVerdict]
-    best_quote: Quote | None = Field(description="The passage sentence that best answers the question, whatever the "
-                                     "answer said: the extractive answer when no sentence survives. None without passages.")
+    best_quote: Quote | None = Field(default=None, description="With `with_best_quote`: the passage sentence that "
+                                     "best answers the question, whatever the answer said. None without passages.")
 
 
 class PassageScreenRequest(Contract):
