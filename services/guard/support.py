@@ -117,14 +117,15 @@ class LocalSupportScorer:
         passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]
         flat = [s for sentences in passage_sentences for s in sentences]
         owner = [i for i, sentences in enumerate(passage_sentences) for _ in sentences]
-        with_question = [f"{question} {c}" for c in claims] if question.strip() else []
-        vectors = self.encoder.encode(claims + with_question + flat)
-        probes = len(claims) + len(with_question)
+        # Short claims only are also embedded after the question: a second embedding for every claim
+        # would double the encoder's work.
+        short = [i for i, c in enumerate(claims) if question.strip() and is_short_claim(c)]
+        vectors = self.encoder.encode(claims + [f"{question} {claims[i]}" for i in short] + flat)
+        probes = len(claims) + len(short)
         similarity = vectors[: len(claims)] @ vectors[probes:].T
-        if with_question:
-            short = torch.tensor([is_short_claim(c) for c in claims]).unsqueeze(1)
+        if short:
             asked = vectors[len(claims): probes] @ vectors[probes:].T
-            similarity = torch.where(short, torch.maximum(similarity, asked), similarity)
+            similarity[short] = torch.maximum(similarity[short], asked)
         owner_tensor = torch.tensor(owner)
         words = [content_words(p) for p in passages]
         numbers = [numbers_in(p) for p in passages]
