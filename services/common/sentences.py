@@ -137,12 +137,12 @@ class SentenceStream:
 
 
 # Punctuation around words that does not change which word it is.
-_WORD_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+WORD_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
 
 
 def word_set(sentence: str) -> frozenset[str]:
     """The sentence's words, lowercased, without citations and surrounding punctuation."""
-    return frozenset(w.strip(_WORD_PUNCTUATION).lower() for w in strip_citations(sentence).split()) - {""}
+    return frozenset(w.strip(WORD_PUNCTUATION).lower() for w in strip_citations(sentence).split()) - {""}
 
 
 def repeats(sentence: str, earlier: list[str], overlap: float) -> bool:

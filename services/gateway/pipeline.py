@@ -40,8 +40,8 @@ from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
 from services.gateway.cache import AnswerCache, cache_key
 from services.gateway.markup import inert_markup
-from services.gateway.policy import AnswerPolicy, Release
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
+from services.gateway.policy import AnswerPolicy, Release
 from services.gateway.settings import GatewaySettings
 from services.gateway.versions import Versions
 
@@ -308,7 +308,7 @@ class AnswerPipeline:
         if not run.released and request.guard and passages and self.settings.policy.corrections:
             extract = await run.stage("output_guard", self._check_sentence(
                 request.question, [], passages, run, with_best_quote=True), self.settings.guard_timeout_s)
-            if release := self.policy.closing(extract.best_quote, []):
+            if release := self.policy.closing(extract.best_quote):
                 GUARD_ACTIONS.labels("extractive").inc()
                 ending.append(self._released(run, release))
         if not run.released:

@@ -75,9 +75,9 @@ class AnswerPolicy:
         """`guard: false` (evaluation baselines): the sentence as the model wrote it."""
         return Release(sentence, citations, "keep")
 
-    def closing(self, best_quote: Quote | None, released: list[str]) -> Release | None:
-        """When no sentence survived: the extractive answer, or None to refuse."""
-        if released or not self.settings.corrections or not self._relevant(best_quote):
+    def closing(self, best_quote: Quote | None) -> Release | None:
+        """When no sentence survived (with corrections on): the extractive answer, or None to refuse."""
+        if not self._relevant(best_quote):
             return None
         return Release(_quoted(best_quote), [best_quote.passage], "quoted")
 

@@ -15,7 +15,7 @@ import torch
 
 from services.common.contracts.guard import Quote
 from services.common.contracts.search import Passage, evidence_text
-from services.common.sentences import split_sentences
+from services.common.sentences import WORD_PUNCTUATION, split_sentences, word_set
 from services.guard.encoder import SentenceEncoder
 from services.guard.support import content_words
 
@@ -28,7 +28,6 @@ ANSWER_KIND_BONUS = 0.15
 # How much the model's own (unsupported) sentence steers the choice: it often names the right
 # passage sentence in other words, but it is wrong, so the question counts for more.
 HINT_WEIGHT = 0.5
-_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
 _ASKS_FOR_NUMBER = ("when ", "what year", "which year", "what date", "how many", "how much", "how long", "how old",
                     "what age", "how far", "how tall", "how big")
 _ASKS_FOR_NAME = ("who ", "whom ", "whose ", "where ", "which country", "which city", "what country", "what city")
@@ -46,8 +45,8 @@ def answer_kind(question: str) -> str | None:
 
 def holds_kind(sentence: str, kind: str | None, question: str) -> bool:
     """Does the sentence hold a number (`number`), or names (`name`), that the question does not?"""
-    asked = {w.strip(_PUNCTUATION).lower() for w in question.split()}
-    new = [w for w in sentence.split()[1:] if w.strip(_PUNCTUATION).lower() not in asked]
+    asked = word_set(question)
+    new = [w for w in sentence.split()[1:] if w.strip(WORD_PUNCTUATION).lower() not in asked]
     if kind == "number":
         return any(any(c.isdigit() for c in w) for w in new)
     if kind == "name":
