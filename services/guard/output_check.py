@@ -37,11 +37,11 @@ class _Judged:
 
 
 class OutputChecker:
-    def __init__(self, support: SupportScorer, quotes: QuoteFinder, is_safe: Callable[[str], Awaitable[bool]],
-                 threshold: float) -> None:
+    def __init__(self, support: SupportScorer, quotes: QuoteFinder,
+                 are_safe: Callable[[list[str]], Awaitable[list[bool]]], threshold: float) -> None:
         self.support = support
         self.quotes = quotes
-        self.is_safe = is_safe
+        self.are_safe = are_safe
         self.threshold = threshold
 
     async def check(self, question: str, sentences: list[str], passages: list[Passage], propose: bool = True,
@@ -51,7 +51,7 @@ class OutputChecker:
         pairs = [(j.index, ids) for j in judged if j.text.strip() for ids in _evidence_for(j.cited, len(evidence))]
         # Support and safety at once: each is a model of its own, on its own thread.
         supports, safe = await asyncio.gather(self._support(sentences, evidence, pairs, question),
-                                              asyncio.gather(*(self.is_safe(s) for s in sentences)))
+                                              self.are_safe(sentences))
         for (index, ids), support in zip(pairs, supports, strict=True):
             judged[index].scored.append((ids, support))
         verdicts = [self._verdict(j, len(evidence), safe[j.index]) for j in judged]
@@ -64,18 +64,21 @@ class OutputChecker:
                        passages: list[Passage], evidence: list[str]) -> None:
         """Cheapest first: a supported trim; where there is none, the passage sentence to quote."""
         unsupported = [v for v in verdicts if v.safe and not v.supported and v.text.strip()]
-        trims = await self._trims(question, [judged[v.index] for v in unsupported], evidence)
-        for verdict in unsupported:
-            verdict.trimmed = trims.get(verdict.index)
-        untrimmed = [v for v in unsupported if v.trimmed is None]
+        if not unsupported:
+            return
+        # Trims and quotes at once: few sentences have a supported trim, so a quote is almost always
+        # wanted, and waiting for the trims first would add a second wait for a worker thread.
         # The hint without its citations is the text support scoring embedded: its vector is cached.
-        quotes = await asyncio.to_thread(
-            lambda: [self.quotes.best(question, passages, strip_citations(v.text)) for v in untrimmed])
-        for verdict, quote in zip(untrimmed, quotes, strict=True):
-            verdict.quote = quote
+        trims, quotes = await asyncio.gather(
+            self._trims(question, [judged[v.index] for v in unsupported], evidence),
+            asyncio.to_thread(lambda: [self.quotes.best(question, passages, strip_citations(v.text)) for v in unsupported]))
+        for verdict, quote in zip(unsupported, quotes, strict=True):
+            verdict.trimmed = trims.get(verdict.index)
+            verdict.quote = quote if verdict.trimmed is None else None
 
-    async def _support(self, claims: list[str], evidence: list[str], pairs: list[Pair], question: str) -> list[Support]:
-        return await self.support.score(claims, evidence, pairs, question) if pairs else []
+    async def _support(self, claims: list[str], evidence: list[str], pairs: list[Pair], question: str,
+                       floor: float | None = None) -> list[Support]:
+        return await self.support.score(claims, evidence, pairs, question, floor) if pairs else []
 
     def _verdict(self, judged: _Judged, passage_count: int, safe: bool) -> SentenceVerdict:
         reasons: list[str] = []
@@ -116,7 +119,9 @@ class OutputChecker:
                     owners.append(judged)
         pairs = [(c, ids) for c, owner in enumerate(owners) for ids in _evidence_for(owner.cited, len(evidence))]
         best: dict[int, tuple[str, tuple[int, ...], Support]] = {}
-        for (c, ids), support in zip(pairs, await self._support(claims, evidence, pairs, question), strict=True):
+        # Only a trim that reaches the threshold is used: the scorer may skip embedding those that cannot.
+        supports = await self._support(claims, evidence, pairs, question, floor=self.threshold)
+        for (c, ids), support in zip(pairs, supports, strict=True):
             index, held = owners[c].index, best.get(owners[c].index)
             better = held is None or (len(claims[c]), support.score) > (len(held[0]), held[2].score)
             if support.score >= self.threshold and better:

@@ -55,9 +55,10 @@ class HttpNliSupport:
         self._url = url
         self._client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
-                    ) -> list[Support]:
-        """A short claim ("1937.") is judged as the answer to the question: the hypothesis says what was asked."""
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = "",
+                    floor: float | None = None) -> list[Support]:
+        """A short claim ("1937.") is judged as the answer to the question: the hypothesis says what was asked.
+        Every pair is scored: the model has no cheaper bound to stop at `floor` with."""
         hypotheses = [f"{question} {claim}" if question.strip() and is_short_claim(claim) else claim for claim in claims]
         body = {"pairs": [{"premise": "\n".join(passages[i] for i in ids), "hypothesis": hypotheses[c]}
                           for c, ids in pairs]}

@@ -47,7 +47,7 @@ class GuardService:
         self.llama_guard = llama_guard
         self.passage_sets = PassageSets()
         self.hazards = HazardDetector(injection.encoder)
-        self.output = OutputChecker(support, QuoteFinder(injection.encoder), self._is_safe, settings.support_threshold)
+        self.output = OutputChecker(support, QuoteFinder(injection.encoder), self._are_safe, settings.support_threshold)
 
     @classmethod
     def build(cls, settings: GuardSettings) -> GuardService:
@@ -127,13 +127,15 @@ class GuardService:
         return await self.output.check(request.question, sentences, self._passages_of(request),
                                        request.propose_corrections, request.with_best_quote)
 
-    async def _is_safe(self, sentence: str) -> bool:
-        if not sentence.strip():
-            return True
+    async def _are_safe(self, sentences: list[str]) -> list[bool]:
         if self.llama_guard:
-            return (await self.llama_guard.classify(sentence, role="agent"))[0]
-        # A linear model, but on the event loop it would still wait behind nothing else: off it.
-        return await asyncio.to_thread(self.toxicity.score, sentence) < self.settings.toxicity_threshold
+            return list(await asyncio.gather(*(self._llama_guard_safe(s) for s in sentences)))
+        # Off the event loop (a call may carry 200 long sentences), in one hop for all of them.
+        scores = await asyncio.to_thread(self.toxicity.score_many, sentences)
+        return [not s.strip() or score < self.settings.toxicity_threshold for s, score in zip(sentences, scores, strict=True)]
+
+    async def _llama_guard_safe(self, sentence: str) -> bool:
+        return not sentence.strip() or (await self.llama_guard.classify(sentence, role="agent"))[0]
 
     async def score_support(self, request: SupportRequest) -> SupportResult:
         passages = [_evidence_text(p) for p in request.passages]

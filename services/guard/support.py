@@ -14,6 +14,7 @@ or judge implicit contradictions.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -32,6 +33,10 @@ STOPWORDS = frozenset(
 )
 # A claim with at most this many content words is judged together with the question as well.
 SHORT_CLAIM_WORDS = 5
+SEMANTIC_WEIGHT = 0.5  # the rest is the claim's content words that the passages hold
+NUMBER_PENALTY = 0.25
+NAME_PENALTY = 0.4
+NEGATION_PENALTY = 0.3
 NEGATIONS = frozenset({"not", "no", "never", "none", "neither", "nor", "cannot", "without"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -49,8 +54,10 @@ def _stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2}
+@functools.lru_cache(maxsize=4096)
+def content_words(text: str) -> frozenset[str]:
+    """Cached: every sentence check of an answer reads the same passages' words."""
+    return frozenset(_stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2)
 
 
 def numbers_in(text: str) -> set[str]:
@@ -86,8 +93,10 @@ Pair = tuple[int, tuple[int, ...]]
 class SupportScorer(Protocol):
     """Scores (claim, passage set) pairs; the local scorer and an NLI model behind HTTP both are one."""
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
-                    ) -> list[Support]: ...
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = "",
+                    floor: float | None = None) -> list[Support]:
+        """`floor`: a pair that cannot reach it may be scored by an upper bound below it, unembedded."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -95,30 +104,42 @@ class SupportScorer(Protocol):
 class LocalSupportScorer:
     """MiniLM similarity plus lexical evidence, computed once per request for all pairs."""
 
-    SEMANTIC_WEIGHT = 0.5
-    NUMBER_PENALTY = 0.25
-    NAME_PENALTY = 0.4
-    NEGATION_PENALTY = 0.3
-
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
 
-    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = ""
-                    ) -> list[Support]:
+    async def score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str = "",
+                    floor: float | None = None) -> list[Support]:
         """In a worker thread: the encoder's matrix work must not hold up the event loop."""
-        return await asyncio.to_thread(self._score, claims, passages, pairs, question)
+        return await asyncio.to_thread(self._score, claims, passages, pairs, question, floor)
 
     async def aclose(self) -> None:
         """Nothing to close: the encoder lives as long as the process."""
 
-    def _score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str) -> list[Support]:
+    def _score(self, claims: list[str], passages: list[str], pairs: list[Pair], question: str,
+               floor: float | None) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
-        needed = {i for _, ids in pairs for i in ids}
+        words = [content_words(p) for p in passages]
+        numbers = [numbers_in(p) for p in passages]
+        lowered = [p.lower() for p in passages]
+        lexical = [_Lexical.of(claims[c], ids, words, numbers, lowered) for c, ids in pairs]
+        # The encoder is most of the cost: a claim none of whose pairs could reach the floor even at
+        # full similarity is not embedded, and those pairs get their ceiling (the trims' case).
+        reachable = [floor is None or round(lex.ceiling(), 4) >= floor for lex in lexical]
+        embedded = sorted({c for (c, _), keep in zip(pairs, reachable, strict=True) if keep})
+        rows = {c: row for row, c in enumerate(embedded)}
+        needed = {i for (c, ids), keep in zip(pairs, reachable, strict=True) if keep for i in ids}
         passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]
         flat = [s for sentences in passage_sentences for s in sentences]
-        owner = [i for i, sentences in enumerate(passage_sentences) for _ in sentences]
-        # Short claims only are also embedded after the question: a second embedding for every claim
-        # would double the encoder's work.
+        owner = torch.tensor([i for i, sentences in enumerate(passage_sentences) for _ in sentences])
+        similarity = self._similarity([claims[c] for c in embedded], flat, question) if embedded else None
+        return [self._one(lex, similarity[rows[c]], owner, flat, ids) if keep
+                else Support(round(lex.ceiling(), 4), [*lex.reasons, "below the floor unembedded"])
+                for (c, ids), lex, keep in zip(pairs, lexical, reachable, strict=True)]
+
+    def _similarity(self, claims: list[str], flat: list[str], question: str) -> torch.Tensor:
+        """[claims, passage sentences] cosine similarity; a short claim's is the better of itself and
+        the question with it. Only short claims get the second embedding: one for every claim would
+        double the encoder's work."""
         short = [i for i, c in enumerate(claims) if question.strip() and is_short_claim(c)]
         vectors = self.encoder.encode(claims + [f"{question} {claims[i]}" for i in short] + flat)
         probes = len(claims) + len(short)
@@ -126,32 +147,49 @@ class LocalSupportScorer:
         if short:
             asked = vectors[len(claims): probes] @ vectors[probes:].T
             similarity[short] = torch.maximum(similarity[short], asked)
-        owner_tensor = torch.tensor(owner)
-        words = [content_words(p) for p in passages]
-        numbers = [numbers_in(p) for p in passages]
-        lowered = [p.lower() for p in passages]
-        return [self._one(claims[c], similarity[c], owner_tensor, flat, ps, words, numbers, lowered) for c, ps in pairs]
+        return similarity
 
-    def _one(self, claim, similarity, owner, flat, passage_ids, words, numbers, lowered) -> Support:  # noqa: ANN001
-        mask = torch.isin(owner, torch.tensor(passage_ids))
-        candidates = similarity.masked_fill(~mask, -1.0)
+    def _one(self, lexical: _Lexical, similarity: torch.Tensor, owner: torch.Tensor, flat: list[str],
+             passage_ids: tuple[int, ...]) -> Support:
+        candidates = similarity.masked_fill(~torch.isin(owner, torch.tensor(passage_ids)), -1.0)
         best = int(candidates.argmax())
         semantic = max(0.0, float(candidates[best]))
+        score = (SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical.coverage) * lexical.factor
+        reasons = list(lexical.reasons)
+        if lexical.negated != has_negation(flat[best]):
+            score *= NEGATION_PENALTY
+            reasons.append("negation differs from the closest passage sentence")
+        return Support(round(min(1.0, score), 4), reasons)
+
+
+@dataclass(frozen=True)
+class _Lexical:
+    """What the words alone say about a (claim, passages) pair: the share of the claim's content words
+    the passages hold, and the penalties for numbers and names they do not hold."""
+
+    coverage: float
+    factor: float
+    reasons: tuple[str, ...]
+    negated: bool
+
+    @classmethod
+    def of(cls, claim: str, passage_ids: tuple[int, ...], words: list[set[str]], numbers: list[set[str]],
+           lowered: list[str]) -> _Lexical:
         evidence_words = set().union(*(words[i] for i in passage_ids))
         claim_words = content_words(claim)
         coverage = len(claim_words & evidence_words) / len(claim_words) if claim_words else 1.0
-        score = self.SEMANTIC_WEIGHT * semantic + (1 - self.SEMANTIC_WEIGHT) * coverage
-        reasons = []
+        factor, reasons = 1.0, []
         missing_numbers = numbers_in(claim) - set().union(*(numbers[i] for i in passage_ids))
         if missing_numbers:
-            score *= self.NUMBER_PENALTY
+            factor *= NUMBER_PENALTY
             reasons.append(f"number not in the passage: {', '.join(sorted(missing_numbers))}")
         evidence_text = " ".join(lowered[i] for i in passage_ids)
         missing_names = {n for n in names_in(claim) if n.lower() not in evidence_text}
         if missing_names:
-            score *= self.NAME_PENALTY
+            factor *= NAME_PENALTY
             reasons.append(f"name not in the passage: {', '.join(sorted(missing_names))}")
-        if has_negation(claim) != has_negation(flat[best]):
-            score *= self.NEGATION_PENALTY
-            reasons.append("negation differs from the closest passage sentence")
-        return Support(round(min(1.0, score), 4), reasons)
+        return cls(coverage, factor, tuple(reasons), has_negation(claim))
+
+    def ceiling(self) -> float:
+        """The score at full similarity: no embedding can lift the pair above it."""
+        return min(1.0, (SEMANTIC_WEIGHT + (1 - SEMANTIC_WEIGHT) * self.coverage) * self.factor)
