@@ -7,9 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
+from collections import OrderedDict
 
 import redis.asyncio as redis
 
+from services.common.contracts.guard import InputVerdict
 from services.gateway.metrics import CACHE, REDIS_ERRORS
 
 log = logging.getLogger(__name__)
@@ -51,3 +54,26 @@ class AnswerCache:
         except redis.RedisError as exc:
             log.warning("answer not cached: %s", exc)
             REDIS_ERRORS.labels("cache").inc()
+
+
+class VerdictCache:
+    """Input-guard verdicts of exact questions seen in the last few minutes: the guard is
+    deterministic, so a repeated question (a cache hit above all) skips the call."""
+
+    def __init__(self, ttl_s: float = 600.0, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: OrderedDict[str, tuple[InputVerdict, float]] = OrderedDict()
+
+    def get(self, question: str) -> InputVerdict | None:
+        entry = self._entries.get(question)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        self._entries.move_to_end(question)
+        return entry[0]
+
+    def put(self, question: str, verdict: InputVerdict) -> None:
+        self._entries[question] = (verdict, time.monotonic() + self.ttl_s)
+        self._entries.move_to_end(question)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)

@@ -5,12 +5,10 @@ every run ends with exactly one terminal event (`done` or `error`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import TypeAdapter
 
@@ -35,10 +33,11 @@ from services.common.contracts.guard import (
     PassageScreenResult,
 )
 from services.common.contracts.search import Passage, SearchRequest, SearchResult
-from services.common.errors import DeadlineExceeded, NinjaragError, UnknownPassageSet, UpstreamError, UpstreamTimeout
+from services.common.errors import NinjaragError, UnknownPassageSet, UpstreamError
 from services.common.http import ServiceClient
 from services.common.sentences import SentenceStream, citations_in
-from services.gateway.cache import AnswerCache, cache_key
+from services.gateway.answer_run import AnswerRun
+from services.gateway.cache import AnswerCache, VerdictCache, cache_key
 from services.gateway.markup import inert_markup
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
 from services.gateway.policy import AnswerPolicy, Release
@@ -61,65 +60,6 @@ class Upstreams:
             await client.aclose()
 
 
-@dataclass
-class _Run:
-    """What one answer accumulates on its way, and its deadline."""
-
-    deadline_s: float
-    started: float = field(default_factory=time.perf_counter)
-    timings: dict[str, float] = field(default_factory=dict)
-    released: list[SentenceEvent] = field(default_factory=list)
-    dropped: int = 0
-    corrected: int = 0
-    tokens: TokenCounts = field(default_factory=lambda: TokenCounts(prompt=0, completion=0))
-    # The guard's id for the screened passages: per-sentence checks name it instead of resending them.
-    passage_set: str | None = None
-
-    async def bounded(self, call, limit_s: float | None, what: str):  # noqa: ANN001, ANN201 - awaitable in, result out
-        """Awaits within the request's deadline and the stage's own limit. Each await is bounded on
-        its own, never a span that yields to the client: a timeout there would cancel the response."""
-        remaining = self.deadline_s - (time.perf_counter() - self.started)
-        try:
-            budget = remaining if limit_s is None else min(limit_s, remaining)
-            return await asyncio.wait_for(call, max(0.0, budget))
-        except TimeoutError:
-            if limit_s is not None and limit_s < remaining:
-                raise UpstreamTimeout(f"{what} took longer than {limit_s:g} s") from None
-            raise DeadlineExceeded(f"no answer within {self.deadline_s:g} s; try again") from None
-
-    async def stage(self, name: str, call, limit_s: float | None = None):  # noqa: ANN001, ANN201
-        started = time.perf_counter()
-        try:
-            return await self.bounded(call, limit_s, name)
-        finally:
-            elapsed = time.perf_counter() - started
-            self.timings[name] = round(self.timings.get(name, 0.0) + elapsed * 1000, 2)
-            STAGE_LATENCY.labels(name).observe(elapsed)
-
-
-class VerdictCache:
-    """Input-guard verdicts of exact questions seen in the last few minutes: the guard is
-    deterministic, so a repeated question (a cache hit above all) skips the call."""
-
-    def __init__(self, ttl_s: float = 600.0, size: int = 10_000) -> None:
-        self.ttl_s = ttl_s
-        self.size = size
-        self._entries: OrderedDict[str, tuple[InputVerdict, float]] = OrderedDict()
-
-    def get(self, question: str) -> InputVerdict | None:
-        entry = self._entries.get(question)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        self._entries.move_to_end(question)
-        return entry[0]
-
-    def put(self, question: str, verdict: InputVerdict) -> None:
-        self._entries[question] = (verdict, time.monotonic() + self.ttl_s)
-        self._entries.move_to_end(question)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
 class AnswerPipeline:
     def __init__(self, settings: GatewaySettings, upstreams: Upstreams, cache: AnswerCache, versions: Versions) -> None:
         self.settings = settings
@@ -131,7 +71,7 @@ class AnswerPipeline:
 
     async def run(self, request: AnswerRequest, read_cache: bool = True) -> AsyncIterator[AnswerEvent]:
         """`read_cache=False` (the client sent `Cache-Control: no-cache`) answers afresh and stores it."""
-        run = _Run(deadline_s=self.settings.request_deadline_s)
+        run = AnswerRun(deadline_s=self.settings.request_deadline_s)
         outcome = "error"
         try:
             async for event in self._answer(request, run, read_cache):
@@ -148,7 +88,7 @@ class AnswerPipeline:
         finally:
             ANSWERS.labels(outcome).inc()
 
-    async def _answer(self, request: AnswerRequest, run: _Run, read_cache: bool) -> AsyncIterator[AnswerEvent]:
+    async def _answer(self, request: AnswerRequest, run: AnswerRun, read_cache: bool) -> AsyncIterator[AnswerEvent]:
         if request.guard and not (verdict := await self._input_verdict(request.question, run)).allowed:
             log.info("question refused: %s", verdict.reason)
             async for event in self._refusal(run, self.settings.policy.unsafe_refusal_text, sources=[]):
@@ -185,7 +125,7 @@ class AnswerPipeline:
         for event in ending:
             yield event
 
-    async def _store(self, key: str, events: list[AnswerEvent], run: _Run) -> None:
+    async def _store(self, key: str, events: list[AnswerEvent], run: AnswerRun) -> None:
         """Best effort within CACHE_STORE_LIMIT_S: an answer that cannot be cached is still a good answer."""
         try:
             await run.stage("cache_store", self.cache.put(key, [e.model_dump(mode="json") for e in events]),
@@ -193,7 +133,7 @@ class AnswerPipeline:
         except NinjaragError as exc:
             log.warning("answer not cached: %s", exc.detail)
 
-    async def _input_verdict(self, question: str, run: _Run) -> InputVerdict:
+    async def _input_verdict(self, question: str, run: AnswerRun) -> InputVerdict:
         verdict = self.verdicts.get(question)
         if verdict is None:
             verdict = await run.stage("input_guard", self.up.guard.post_json(
@@ -202,7 +142,7 @@ class AnswerPipeline:
             self.verdicts.put(question, verdict)
         return verdict
 
-    async def _retrieve(self, question: str, top_k: int, retrieval: str, run: _Run) -> list[Passage]:
+    async def _retrieve(self, question: str, top_k: int, retrieval: str, run: AnswerRun) -> list[Passage]:
         if retrieval == "none":  # closed book: the generator answers from the model's own knowledge
             return []
         result: SearchResult = await run.stage("retrieve", self.up.retriever.post_json(
@@ -210,7 +150,7 @@ class AnswerPipeline:
             self.settings.search_timeout_s)
         return result.passages
 
-    async def _screen(self, passages: list[Passage], run: _Run) -> list[Passage]:
+    async def _screen(self, passages: list[Passage], run: AnswerRun) -> list[Passage]:
         if not passages:
             return []
         screened: PassageScreenResult = await run.stage("screen", self.up.guard.post_json(
@@ -222,7 +162,7 @@ class AnswerPipeline:
             log.warning("dropped %d passages that carry instructions: %s", len(flagged), sorted(flagged))
         return [p for p in passages if p.id not in flagged]
 
-    async def _generate_guarded(self, request: AnswerRequest, passages: list[Passage], run: _Run
+    async def _generate_guarded(self, request: AnswerRequest, passages: list[Passage], run: AnswerRun
                                 ) -> AsyncIterator[SentenceEvent]:
         splitter = SentenceStream()
         body = GenerateRequest(question=request.question, passages=passages, max_tokens=request.max_tokens,
@@ -259,7 +199,7 @@ class AnswerPipeline:
             if event := await self._release(request, passages, sentence, run):
                 yield event
 
-    async def _release(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: _Run
+    async def _release(self, request: AnswerRequest, passages: list[Passage], sentence: str, run: AnswerRun
                        ) -> SentenceEvent | None:
         """The sentence as the user will see it (as written or corrected), or None when it is held back."""
         if not request.guard:
@@ -274,7 +214,7 @@ class AnswerPipeline:
             return None
         return self._released(run, release)
 
-    async def _check_sentence(self, question: str, sentences: list[str], passages: list[Passage], run: _Run,
+    async def _check_sentence(self, question: str, sentences: list[str], passages: list[Passage], run: AnswerRun,
                               with_best_quote: bool = False) -> OutputVerdict:
         """By the screened set's id when there is one; with the passages when the guard does not hold
         it (restarted, or another replica), and from then on for this answer."""
@@ -289,7 +229,7 @@ class AnswerPipeline:
         return await self.up.guard.post_json("/v1/guard/output", OutputGuardRequest(**asked, passages=passages),
                                              OutputVerdict, idempotent=True)
 
-    def _released(self, run: _Run, release: Release) -> SentenceEvent:
+    def _released(self, run: AnswerRun, release: Release) -> SentenceEvent:
         event = SentenceEvent(index=len(run.released), text=inert_markup(release.text), citations=release.citations,
                               action=release.action)
         if release.action != "keep":
@@ -300,7 +240,7 @@ class AnswerPipeline:
         run.released.append(event)
         return event
 
-    async def _finish(self, request: AnswerRequest, passages: list[Passage], run: _Run, sources: list[Source]
+    async def _finish(self, request: AnswerRequest, passages: list[Passage], run: AnswerRun, sources: list[Source]
                       ) -> list[AnswerEvent]:
         """The answer's last events: an extractive answer when no sentence survived (and a passage is
         relevant), else the refusal; then its citations and `done`."""
@@ -318,18 +258,18 @@ class AnswerPipeline:
         verdict = "partial" if run.dropped or run.corrected else "ok"
         return [*ending, CitationsEvent(citations=[sources[n - 1] for n in cited]), self._done(run, verdict)]
 
-    def _done(self, run: _Run, verdict: str, cache_hit: bool = False) -> DoneEvent:
+    def _done(self, run: AnswerRun, verdict: str, cache_hit: bool = False) -> DoneEvent:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
         return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit,
                          dropped=run.dropped, corrected=run.corrected)
 
-    async def _refusal(self, run: _Run, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
+    async def _refusal(self, run: AnswerRun, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
         yield SourcesEvent(sources=sources)
         yield SentenceEvent(index=0, text=text, citations=[])
         yield CitationsEvent(citations=[])
         yield self._done(run, "refuse")
 
-    def _replay(self, cached: list[dict], run: _Run) -> list[AnswerEvent]:
+    def _replay(self, cached: list[dict], run: AnswerRun) -> list[AnswerEvent]:
         events = [EVENT.validate_python(item) for item in cached]
         done = events[-1]
         run.tokens, run.dropped, run.corrected = done.tokens, done.dropped, done.corrected
