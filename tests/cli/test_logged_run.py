@@ -6,7 +6,8 @@ import io
 import sys
 import time
 
-from ninjarag import logged_run, pip_sources as sources
+from ninjarag import logged_run
+from ninjarag import pip_sources as sources
 from ninjarag.logged_run import StatusLine, run_logged
 
 

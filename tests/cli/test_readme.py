@@ -7,12 +7,12 @@ from pydantic_settings import BaseSettings
 
 from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT
+from services.common.settings import ComputeSettings
 from services.gateway.policy import AnswerPolicySettings
 from services.gateway.settings import GatewaySettings
 from services.generator.settings import GeneratorSettings
 from services.guard.settings import GuardSettings
 from services.retriever.settings import RetrieverSettings
-from services.common.settings import ComputeSettings
 
 README = (REPO_ROOT / "README.md").read_text()
 SHARED_FIELDS = set(ComputeSettings.model_fields)

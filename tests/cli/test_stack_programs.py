@@ -1,14 +1,14 @@
-"""The local stack's program list (no process is started)."""
+"""The local stack's program list and its readiness wait (no process is started)."""
 
 from __future__ import annotations
 
-from ninjarag import stack
+from ninjarag import stack, stack_programs
 from ninjarag.settings import StackSettings
 
 
 def test_a_compare_model_adds_a_second_generator_and_a_gateway_in_front_of_it(tmp_path):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", compare_model="smollm2-135m-nq-v1")
-    by_name = {prog.name: prog for prog in stack.programs(settings)}
+    by_name = {prog.name: prog for prog in stack_programs.programs(settings)}
     generator, gateway = by_name["generator-compare"], by_name["gateway-compare"]
     assert generator.port == settings.generator_port + 10 and gateway.port == settings.gateway_port + 10
     assert generator.environment["GENERATOR_MODEL"] == "smollm2-135m-nq-v1"
@@ -21,19 +21,19 @@ def test_a_compare_model_adds_a_second_generator_and_a_gateway_in_front_of_it(tm
 
 def test_the_compare_gateway_may_pack_passages_its_own_way(tmp_path):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", compare_model="m", compare_packing="latency")
-    by_name = {prog.name: prog for prog in stack.programs(settings)}
+    by_name = {prog.name: prog for prog in stack_programs.programs(settings)}
     assert by_name["gateway-compare"].environment["GATEWAY_PACKING"] == "latency"
     assert "GATEWAY_PACKING" not in by_name["gateway"].environment  # the first keeps the default (or the shell's)
 
 
 def test_without_a_compare_model_the_stack_runs_redis_and_the_four_services(tmp_path):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run")
-    assert [prog.name for prog in stack.programs(settings)] == ["redis", "retriever", "generator", "guard", "gateway"]
+    assert [prog.name for prog in stack_programs.programs(settings)] == ["redis", "retriever", "generator", "guard", "gateway"]
 
 
 def test_up_says_what_it_still_waits_for(tmp_path, monkeypatch):
     settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", ready_timeout_s=30)
-    generator = next(prog for prog in stack.programs(settings) if prog.name == "generator")
+    generator = next(prog for prog in stack_programs.programs(settings) if prog.name == "generator")
     answers = iter([stack.Readiness(False, waiting_on="model: loading")] * 2 + [stack.Readiness(True)])
     monkeypatch.setattr(stack, "_readiness", lambda prog, settings: next(answers))
     monkeypatch.setattr(stack, "program_states", lambda settings: {"generator": "RUNNING"})
