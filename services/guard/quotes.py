@@ -9,6 +9,7 @@ words that the passage (with its title) holds. The answer policy refuses below i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -70,6 +71,12 @@ def _quotable(sentence: str) -> bool:
             and not (closes >= 0 and (opens < 0 or closes < opens)))
 
 
+@functools.lru_cache(maxsize=2048)
+def _quotable_sentences(text: str) -> tuple[str, ...]:
+    """Cached: each unsupported sentence of an answer looks for a quote in the same passages."""
+    return tuple(s for s in split_sentences(text) if _quotable(s))
+
+
 class QuoteFinder:
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
@@ -100,5 +107,5 @@ class QuoteFinder:
         for number, passage in enumerate(passages, 1):
             held = content_words(evidence_text(passage.title, passage.text))
             coverage = len(asked & held) / len(asked) if asked else 0.0
-            candidates += [_Candidate(number, s, coverage) for s in split_sentences(passage.text) if _quotable(s)]
+            candidates += [_Candidate(number, s, coverage) for s in _quotable_sentences(passage.text)]
         return candidates

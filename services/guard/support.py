@@ -54,7 +54,7 @@ def _stem(word: str) -> str:
     return word
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def content_words(text: str) -> frozenset[str]:
     """Cached: every sentence check of an answer reads the same passages' words."""
     return frozenset(_stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 2)
@@ -62,6 +62,12 @@ def content_words(text: str) -> frozenset[str]:
 
 def numbers_in(text: str) -> set[str]:
     return {_normalise_number(n) for n in _NUMBER.findall(text)}
+
+
+@functools.lru_cache(maxsize=2048)
+def passage_facts(passage: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A passage's sentences and numbers, cached: every sentence check of an answer reads them again."""
+    return tuple(split_sentences(passage) or [passage]), frozenset(numbers_in(passage))
 
 
 def names_in(sentence: str) -> set[str]:
@@ -119,7 +125,8 @@ class LocalSupportScorer:
                floor: float | None) -> list[Support]:
         claims = [strip_citations(c) for c in claims]
         words = [content_words(p) for p in passages]
-        numbers = [numbers_in(p) for p in passages]
+        facts = [passage_facts(p) for p in passages]
+        numbers = [found for _, found in facts]
         lowered = [p.lower() for p in passages]
         lexical = [_Lexical.of(claims[c], ids, words, numbers, lowered) for c, ids in pairs]
         # The encoder is most of the cost: a claim none of whose pairs could reach the floor even at
@@ -128,7 +135,7 @@ class LocalSupportScorer:
         embedded = sorted({c for (c, _), keep in zip(pairs, reachable, strict=True) if keep})
         rows = {c: row for row, c in enumerate(embedded)}
         needed = {i for (c, ids), keep in zip(pairs, reachable, strict=True) if keep for i in ids}
-        passage_sentences = [(split_sentences(p) or [p]) if i in needed else [] for i, p in enumerate(passages)]
+        passage_sentences = [facts[i][0] if i in needed else () for i in range(len(passages))]
         flat = [s for sentences in passage_sentences for s in sentences]
         owner = torch.tensor([i for i, sentences in enumerate(passage_sentences) for _ in sentences])
         similarity = self._similarity([claims[c] for c in embedded], flat, question) if embedded else None
@@ -173,7 +180,7 @@ class _Lexical:
     negated: bool
 
     @classmethod
-    def of(cls, claim: str, passage_ids: tuple[int, ...], words: list[set[str]], numbers: list[set[str]],
+    def of(cls, claim: str, passage_ids: tuple[int, ...], words: list[set[str]], numbers: list[frozenset[str]],
            lowered: list[str]) -> _Lexical:
         evidence_words = set().union(*(words[i] for i in passage_ids))
         claim_words = content_words(claim)
