@@ -137,9 +137,13 @@ class LocalSupportScorer:
         needed = {i for (c, ids), keep in zip(pairs, reachable, strict=True) if keep for i in ids}
         passage_sentences = [facts[i][0] if i in needed else () for i in range(len(passages))]
         flat = [s for sentences in passage_sentences for s in sentences]
-        owner = torch.tensor([i for i, sentences in enumerate(passage_sentences) for _ in sentences])
-        similarity = self._similarity([claims[c] for c in embedded], flat, question) if embedded else None
-        return [self._one(lex, similarity[rows[c]], owner, flat, ids) if keep
+        starts = [0]
+        for sentences in passage_sentences:
+            starts.append(starts[-1] + len(sentences))
+        spans = [range(starts[i], starts[i + 1]) for i in range(len(passages))]
+        # Plain lists: per pair, a maximum over a few dozen numbers is cheaper in Python than in torch.
+        similarity = self._similarity([claims[c] for c in embedded], flat, question).tolist() if embedded else []
+        return [self._one(lex, similarity[rows[c]], spans, flat, ids) if keep
                 else Support(round(lex.ceiling(), 4), [*lex.reasons, "below the floor unembedded"])
                 for (c, ids), lex, keep in zip(pairs, lexical, reachable, strict=True)]
 
@@ -156,11 +160,11 @@ class LocalSupportScorer:
             similarity[short] = torch.maximum(similarity[short], asked)
         return similarity
 
-    def _one(self, lexical: _Lexical, similarity: torch.Tensor, owner: torch.Tensor, flat: list[str],
+    def _one(self, lexical: _Lexical, similarity: list[float], spans: list[range], flat: list[str],
              passage_ids: tuple[int, ...]) -> Support:
-        candidates = similarity.masked_fill(~torch.isin(owner, torch.tensor(passage_ids)), -1.0)
-        best = int(candidates.argmax())
-        semantic = max(0.0, float(candidates[best]))
+        # In passage order, so a tie goes to the earliest sentence.
+        best = max((i for p in sorted(passage_ids) for i in spans[p]), key=similarity.__getitem__)
+        semantic = max(0.0, similarity[best])
         score = (SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical.coverage) * lexical.factor
         reasons = list(lexical.reasons)
         if lexical.negated != has_negation(flat[best]):
