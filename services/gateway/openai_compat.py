@@ -19,8 +19,31 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=MAX_QUESTION_CHARS * 10)
 
 
+# The one model this gateway serves: the guarded RAG pipeline. Clients such as Open WebUI and LangChain
+# list models before they chat; `model` in a chat completion is echoed, not checked, until variants
+# (several generators behind one gateway) give it something to select.
+SERVED_MODEL = "ninjarag"
+SERVED_SINCE = int(time.time())  # OpenAI's `created`: when this process began serving it
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "ninjarag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+def served_models() -> list[ModelCard]:
+    return [ModelCard(id=SERVED_MODEL, created=SERVED_SINCE)]
+
+
 class ChatCompletionRequest(BaseModel):
-    model: str = "ninjarag"
+    model: str = SERVED_MODEL
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=4096)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from services.common.contracts.answer import AnswerRequest, AnswerResponse, CitationsEvent, SentenceEvent
-from services.common.errors import Forbidden, InvalidRequest
+from services.common.errors import Forbidden, InvalidRequest, NotFound
 from services.gateway import openai_compat
 from services.gateway.deps import Gateway, Key
 from services.gateway.serving import answer_document
@@ -46,3 +46,17 @@ async def chat_completions(body: openai_compat.ChatCompletionRequest, http_reque
     sentences = [e for e in events if isinstance(e, SentenceEvent)]
     citations = next((e for e in events if isinstance(e, CitationsEvent)), None)
     return openai_compat.completion(chat_id, body.model, sentences, citations, events[-1])
+
+
+@router.get("/models", response_model=openai_compat.ModelList)
+async def models(key: Key) -> openai_compat.ModelList:
+    """OpenAI's model list: what `model` in /v1/chat/completions may name."""
+    return openai_compat.ModelList(data=openai_compat.served_models())
+
+
+@router.get("/models/{model_id}", response_model=openai_compat.ModelCard)
+async def model(model_id: str, key: Key) -> openai_compat.ModelCard:
+    found = next((card for card in openai_compat.served_models() if card.id == model_id), None)
+    if found is None:
+        raise NotFound(f"no model {model_id[:100]!r} here; GET /v1/models lists the models this gateway serves")
+    return found

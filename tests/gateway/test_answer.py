@@ -265,3 +265,17 @@ def test_openai_chat_completions(gateway, api_key):
     no_user = gateway.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]},
                            headers=auth(api_key))
     assert no_user.status_code == 422 and "no user message" in no_user.json()["detail"]
+
+
+def test_openai_model_list_names_what_chat_completions_serves(gateway, api_key):
+    listed = gateway.get("/v1/models", headers=auth(api_key))
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["object"] == "list" and [m["id"] for m in body["data"]] == ["ninjarag"]
+    assert body["data"][0]["object"] == "model" and body["data"][0]["created"] > 0
+    one = gateway.get("/v1/models/ninjarag", headers=auth(api_key))
+    assert one.status_code == 200 and one.json() == body["data"][0]
+    missing = gateway.get("/v1/models/gpt-4", headers=auth(api_key))
+    assert missing.status_code == 404 and missing.json()["type"].endswith("not_found")
+    assert "GET /v1/models" in missing.json()["detail"]
+    assert gateway.get("/v1/models").status_code == 401
