@@ -16,6 +16,7 @@ CACHE_ENTRIES = 50_000  # about 77 MB of 384-dim vectors
 # bench/guard_encoder.py with AMX, one thread, fp32 / bf16 ms: 1 text 9.1 / 9.2, 2 texts 16.9 / 18.7,
 # 4 texts 29.4 / 23.8, 32 texts 425 / 152.
 BF16_MIN_TEXTS = 4
+ENCODE_BATCH = 16
 
 
 class SentenceEncoder:
@@ -47,7 +48,7 @@ class SentenceEncoder:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            vectors = self._encode(missing)
+            vectors = self._encode_by_length(missing)
             with self._lock:
                 for text, vector in zip(missing, vectors, strict=True):
                     self._cache[text] = vector
@@ -59,6 +60,16 @@ class SentenceEncoder:
                 self._cache.move_to_end(text)
                 found.append(self._cache[text])
         return torch.stack(found)
+
+    def _encode_by_length(self, texts: list[str]) -> torch.Tensor:
+        """In batches of similar length: a batch pads every text to its longest, and screening mixes
+        1,000-character windows with short sentences (a fresh passage set: 423 -> 199 ms, AMX)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = torch.empty(len(texts), self._model.config.hidden_size)
+        for start in range(0, len(order), ENCODE_BATCH):
+            chunk = order[start:start + ENCODE_BATCH]
+            vectors[chunk] = self._encode([texts[i] for i in chunk])
+        return vectors
 
     @torch.inference_mode()
     def _encode(self, texts: list[str]) -> torch.Tensor:

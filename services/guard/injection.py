@@ -72,9 +72,25 @@ class InjectionDetector:
 
     def score(self, text: str) -> tuple[float, str | None]:
         """(score in [0, 1], reason): 1.0 on a pattern match, else the best similarity over the text's pieces."""
-        text = normalised(text)
-        pattern = self.matching_pattern(text)
-        if pattern:
-            return 1.0, f"matches injection pattern: {pattern!r}"
-        best, attack = max(self.similarity(pieces_of(text)))
-        return max(0.0, best), f"close to known attack prompt: {attack!r}"
+        return self.score_many([text])[0]
+
+    def score_many(self, texts: list[str]) -> list[tuple[float, str | None]]:
+        """`score` per text, with every text's pieces embedded in one call: the encoder batches them by
+        length across texts (a passage set's windows together, its short sentences together)."""
+        texts = [normalised(text) for text in texts]
+        results: list[tuple[float, str | None] | None] = [None] * len(texts)
+        pieces, owners = [], []
+        for number, text in enumerate(texts):
+            pattern = self.matching_pattern(text)
+            if pattern:
+                results[number] = (1.0, f"matches injection pattern: {pattern!r}")
+            else:
+                for piece in pieces_of(text):
+                    pieces.append(piece)
+                    owners.append(number)
+        best: dict[int, tuple[float, str]] = {}
+        for owner, found in zip(owners, self.similarity(pieces), strict=True):
+            best[owner] = max(best.get(owner, found), found)
+        for owner, (similarity, attack) in best.items():
+            results[owner] = (max(0.0, similarity), f"close to known attack prompt: {attack!r}")
+        return results

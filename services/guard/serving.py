@@ -149,13 +149,11 @@ class GuardService:
 
     async def screen_passages(self, passages: list[Passage]) -> PassageScreenResult:
         def screen() -> list[ScreenedPassage]:
-            flagged = []
-            for passage in passages:
-                # The same text the support check splits, so its sentence embeddings are cached for it.
-                score, reason = self.injection.score(_evidence_text(passage))
-                if score >= self.settings.passage_injection_threshold:
-                    flagged.append(ScreenedPassage(id=passage.id, score=round(score, 4), reason=reason))
-            return flagged
+            # The same texts the support check splits, so their sentence embeddings are cached for it.
+            scores = self.injection.score_many([_evidence_text(passage) for passage in passages])
+            return [ScreenedPassage(id=passage.id, score=round(score, 4), reason=reason)
+                    for passage, (score, reason) in zip(passages, scores, strict=True)
+                    if score >= self.settings.passage_injection_threshold]
 
         flagged = await asyncio.to_thread(screen)
         dropped = {item.id for item in flagged}
