@@ -137,12 +137,17 @@ class SentenceStream:
 
 
 # Punctuation around words that does not change which word it is.
-WORD_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+_WORD_PUNCTUATION = ".,;:!?\"'()[]“”‘’"
+
+
+def normal_word(word: str) -> str:
+    """The word as word sets compare it: lowercased, without surrounding punctuation."""
+    return word.strip(_WORD_PUNCTUATION).lower()
 
 
 def word_set(sentence: str) -> frozenset[str]:
     """The sentence's words, lowercased, without citations and surrounding punctuation."""
-    return frozenset(w.strip(WORD_PUNCTUATION).lower() for w in strip_citations(sentence).split()) - {""}
+    return frozenset(normal_word(w) for w in strip_citations(sentence).split()) - {""}
 
 
 def repeats(sentence: str, earlier: list[str], overlap: float) -> bool:

@@ -16,7 +16,7 @@ import torch
 
 from services.common.contracts.guard import Quote
 from services.common.contracts.search import Passage, evidence_text
-from services.common.sentences import WORD_PUNCTUATION, split_sentences, word_set
+from services.common.sentences import normal_word, split_sentences, word_set
 from services.guard.encoder import SentenceEncoder
 from services.guard.support import content_words
 
@@ -47,7 +47,7 @@ def answer_kind(question: str) -> str | None:
 def holds_kind(sentence: str, kind: str | None, question: str) -> bool:
     """Does the sentence hold a number (`number`), or names (`name`), that the question does not?"""
     asked = word_set(question)
-    new = [w for w in sentence.split()[1:] if w.strip(WORD_PUNCTUATION).lower() not in asked]
+    new = [w for w in sentence.split()[1:] if normal_word(w) not in asked]
     if kind == "number":
         return any(any(c.isdigit() for c in w) for w in new)
     if kind == "name":
