@@ -10,27 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_PASSAGE_WORDS = 120
-
-# A sentence ends at . ! or ? followed by space and an upper-case letter, digit or quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-_WHITESPACE = re.compile(r"\s+")
-
+from services.common.corpus import normalise, split_words
 
 @dataclass(frozen=True)
 class Document:
     source: str
     title: str
     text: str
-
-
-def normalise(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 def read_wiki_summaries(path: Path) -> Iterator[Document]:
@@ -55,27 +45,6 @@ def read_quac(path: Path) -> Iterator[Document]:
         text = normalise(json.loads(line)["passage"])
         if text:
             yield Document("quac", "", text)
-
-
-def split_words(text: str, max_words: int = MAX_PASSAGE_WORDS) -> list[str]:
-    """Pack whole sentences into chunks of at most `max_words`; a longer sentence is cut by words."""
-    chunks: list[str] = []
-    current: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        words = sentence.split()
-        while len(words) > max_words:
-            if current:
-                chunks.append(" ".join(current))
-                current = []
-            chunks.append(" ".join(words[:max_words]))
-            words = words[max_words:]
-        if current and len(current) + len(words) > max_words:
-            chunks.append(" ".join(current))
-            current = []
-        current.extend(words)
-    if current:
-        chunks.append(" ".join(current))
-    return chunks
 
 
 def _fingerprint(text: str) -> str:

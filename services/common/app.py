@@ -156,6 +156,7 @@ def build_service_app(
     internal: bool = True,
     admin_token: str | None = None,
     version: str = "0.1.0",
+    max_upload_bytes: int | None = None,
 ) -> FastAPI:
     """A FastAPI app with the routes and middleware every service has; the caller adds its own.
     `internal` services require the service token (when one is set) on every route but health."""
@@ -168,7 +169,8 @@ def build_service_app(
     install_error_handlers(app)
     # Added innermost first: request id and metrics, then authentication, then body limits.
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes,
-                       max_json_depth=settings.max_json_depth, body_timeout_s=settings.body_timeout_s)
+                       max_json_depth=settings.max_json_depth, body_timeout_s=settings.body_timeout_s,
+                       max_upload_bytes=max_upload_bytes)
     if internal and settings.service_token is not None:
         app.add_middleware(ServiceAuthMiddleware, service_token=settings.service_token.get_secret_value(),
                            admin_token=admin_token)

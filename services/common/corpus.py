@@ -1,14 +1,48 @@
-"""The corpus file format: JSONL, one passage per line with `id`, `title`, `text`."""
+"""The corpus file format (JSONL, one passage per line with `id`, `title`, `text`) and the one rule that
+cuts documents into passages: `prepare` for the demo corpus and ingestion for collections both use it."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from services.common.contracts.search import Passage
+
+
+MAX_PASSAGE_WORDS = 120
+
+# A sentence ends at . ! or ? followed by space and an upper-case letter, digit or quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def split_words(text: str, max_words: int = MAX_PASSAGE_WORDS) -> list[str]:
+    """Pack whole sentences into chunks of at most `max_words`; a longer sentence is cut by words."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        words = sentence.split()
+        while len(words) > max_words:
+            if current:
+                chunks.append(" ".join(current))
+                current = []
+            chunks.append(" ".join(words[:max_words]))
+            words = words[max_words:]
+        if current and len(current) + len(words) > max_words:
+            chunks.append(" ".join(current))
+            current = []
+        current.extend(words)
+    if current:
+        chunks.append(" ".join(current))
+    return chunks
 
 
 class CorpusFormatError(ValueError):

@@ -35,30 +35,40 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
+# Document uploads (POST /v1/collections/NAME/documents) take their own, larger limits.
+UPLOAD_PATH_SUFFIX = "/documents"
+UPLOAD_TIMEOUT_S = 300.0
+
+
 class RequestLimitsMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int, body_timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int, body_timeout_s: float,
+                 max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
         self.body_timeout_s = body_timeout_s
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _BODYLESS_METHODS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        upload = self.max_upload_bytes is not None and scope["path"].endswith(UPLOAD_PATH_SUFFIX)
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        timeout_s = max(self.body_timeout_s, UPLOAD_TIMEOUT_S) if upload else self.body_timeout_s
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await send_problem(scope, receive, send, self._too_large())
+        if declared.isdigit() and int(declared) > limit:
+            await send_problem(scope, receive, send, self._too_large(limit))
             return
         try:
-            body = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
+            body = await asyncio.wait_for(self._read_body(receive, limit), timeout_s)
         except TimeoutError:
             await send_problem(scope, receive, send, RequestTimeout(
-                f"the request body did not arrive within {self.body_timeout_s:g} s"))
+                f"the request body did not arrive within {timeout_s:g} s"))
             return
         except _TooLarge:
-            await send_problem(scope, receive, send, self._too_large())
+            await send_problem(scope, receive, send, self._too_large(limit))
             return
         if b"json" in headers.get(b"content-type", b"") and json_depth(body) > self.max_json_depth:
             await send_problem(scope, receive, send, InvalidRequest(
@@ -66,7 +76,7 @@ class RequestLimitsMiddleware:
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, limit: int) -> bytes:
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -74,14 +84,15 @@ class RequestLimitsMiddleware:
                 raise TimeoutError  # nobody is left to answer; treated like a body that never came
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 raise _TooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the request body is larger than {self.max_body_bytes} bytes; send less")
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body is larger than {limit} bytes; send less")
 
 
 class _TooLarge(Exception):

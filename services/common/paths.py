@@ -68,6 +68,11 @@ class Home:
         return self.root / "index" / "demo"
 
     @property
+    def collections(self) -> Path:
+        """Ingested collections: their documents, indexes and jobs (services/retriever/collection_store.py)."""
+        return self.root / "collections"
+
+    @property
     def torch_extensions(self) -> Path:
         """colbert-ai's C++ extensions, compiled once by `prepare` instead of at the first request."""
         return self.cache / "torch_extensions"

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from services.common.admission import AdmissionLimit, Permit
+from services.common.contracts.collections import MetadataValue
 from services.common.contracts.search import Passage
 from services.common.contracts.vocabulary import SearchMode
 from services.retriever.index import RetrieverIndex
@@ -22,6 +23,7 @@ class _Job:
     mode: SearchMode
     future: asyncio.Future
     permit: Permit  # its queries' places in the queue
+    filters: dict[str, MetadataValue] | None = None
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -51,8 +53,10 @@ class SearchWorker:
     async def run_in_worker(self, fn, *args):  # noqa: ANN001, ANN201 - anything that touches the index
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    async def search(self, index: RetrieverIndex, queries: list[str], k: int, mode: SearchMode) -> SearchOutcome:
-        job = _Job(index, queries, k, mode, asyncio.get_running_loop().create_future(), self.queued.acquire(len(queries)))
+    async def search(self, index: RetrieverIndex, queries: list[str], k: int, mode: SearchMode,
+                     filters: dict[str, MetadataValue] | None = None) -> SearchOutcome:
+        job = _Job(index, queries, k, mode, asyncio.get_running_loop().create_future(), self.queued.acquire(len(queries)),
+                   filters)
         await self._queue.put(job)
         return await job.future
 
@@ -103,7 +107,8 @@ def _search_batch(jobs: list[_Job]) -> list[tuple[list[list[Passage]], float, fl
         for job in group:
             started = time.perf_counter()
             passages = [
-                index.search_encoded(query, None if job.mode == "bm25" else next(embeddings), job.k, job.mode)
+                index.search_encoded(query, None if job.mode == "bm25" else next(embeddings), job.k, job.mode,
+                                     job.filters)
                 for query in job.queries
             ]
             outcome[id(job)] = (passages, encode_ms if job.mode != "bm25" else 0.0,

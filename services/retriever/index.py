@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from services.common.contracts.collections import MetadataValue
 from services.common.contracts.search import Passage
 from services.common.contracts.vocabulary import SearchMode
 from services.common.corpus import iter_passages
@@ -25,6 +26,27 @@ class SearchTuning:
     # PLAID candidate generation, by k (colbert-ai's own defaults for k <= 10 and k <= 100).
     ncells_small_k: int = 1
     ncells_large_k: int = 2
+
+
+# With a filter, up to this many matching passages are ranked by exact MaxSim (the best ranking there
+# is, ~1 ms per 100 passages on 2 cores); beyond it PLAID's candidates are filtered.
+EXACT_FILTER_LIMIT = 4096
+
+
+def matches(metadata: dict[str, MetadataValue] | None, filters: dict[str, MetadataValue]) -> bool:
+    """Every filter field holds: the passage's value equals the filter's, or is in the filter's list
+    (a list-valued passage field holds when any of its values does)."""
+    metadata = metadata or {}
+    for field, wanted in filters.items():
+        if field not in metadata:
+            return False
+        held = metadata[field]
+        held_values = held if isinstance(held, list) else [held]
+        wanted_values = wanted if isinstance(wanted, list) else [wanted]
+        # bool is an int in Python: compare (type, value) so that true never matches 1.
+        if not {(type(v), v) for v in held_values} & {(type(v), v) for v in wanted_values}:
+            return False
+    return True
 
 
 class IndexLoadError(LoadFailed):
@@ -114,15 +136,35 @@ class RetrieverIndex:
         fused = dict(reranked) | dict(plaid)
         return sorted(fused.items(), key=lambda item: item[1], reverse=True)[:k]
 
-    def search_encoded(self, query: str, embedding: torch.Tensor | None, k: int, mode: SearchMode) -> list[Passage]:
+    def search_encoded(self, query: str, embedding: torch.Tensor | None, k: int, mode: SearchMode,
+                       filters: dict[str, MetadataValue] | None = None) -> list[Passage]:
         """Ranked passages for one query whose embedding was computed by `encode` (None for bm25)."""
-        if mode == "bm25":
+        if filters:
+            ranked = self.filtered(query, embedding, k, mode, filters)
+        elif mode == "bm25":
             ranked = self.bm25(query, k)
         elif mode == "plaid":
             ranked = self.plaid(embedding, k)
         else:
             ranked = self.hybrid(query, embedding, k)
         return [self.passages[pid].model_copy(update={"score": round(score, 6)}) for pid, score in ranked]
+
+    def filtered(self, query: str, embedding: torch.Tensor | None, k: int, mode: SearchMode,
+                 filters: dict[str, MetadataValue]) -> list[tuple[int, float]]:
+        allowed = [pid for pid, passage in enumerate(self.passages) if matches(passage.metadata, filters)]
+        if not allowed:
+            return []
+        if mode == "bm25":
+            allowed_set = set(allowed)
+            return [(pid, score) for pid, score in self.bm25(query, len(self.passages)) if pid in allowed_set][:k]
+        if len(allowed) <= EXACT_FILTER_LIMIT:
+            return self.exact(embedding, allowed)[:k]
+        mask = torch.zeros(len(self.passages), dtype=torch.bool)
+        mask[allowed] = True
+        self._searcher.configure(ncells=self.tuning.ncells_large_k, centroid_score_threshold=0.45, ndocs=max(1024, 4 * k))
+        pids, _ranks, scores = self._searcher.dense_search(embedding.unsqueeze(0), k,
+                                                           filter_fn=lambda candidates: candidates[mask[candidates.long()]])
+        return list(zip(pids, scores, strict=True))
 
     def search_many(self, queries: list[str], k: int, mode: SearchMode) -> list[list[Passage]]:
         """One ranked passage list per query; the queries are encoded together."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from services.common.contracts.collections import NAME_PATTERN
 
 from services.common.contracts.search import (
     BatchSearchRequest,
@@ -24,12 +28,13 @@ router = APIRouter(prefix="/v1")
 
 @router.post("/search", response_model=SearchResult, response_model_exclude_none=True)
 async def search(body: SearchRequest, retriever: Retriever) -> SearchResult:
-    return (await retriever.search([body.query], body.k, body.mode))[0]
+    return (await retriever.search([body.query], body.k, body.mode, body.collection, body.filters))[0]
 
 
 @router.post("/search/batch", response_model=BatchSearchResult, response_model_exclude_none=True)
 async def search_batch(body: BatchSearchRequest, retriever: Retriever) -> BatchSearchResult:
-    return BatchSearchResult(results=await retriever.search(body.queries, body.k, body.mode))
+    return BatchSearchResult(results=await retriever.search(body.queries, body.k, body.mode, body.collection,
+                                                            body.filters))
 
 
 @router.post("/rerank", response_model=RerankResult, response_model_exclude_none=True)
@@ -40,9 +45,10 @@ async def rerank(body: RerankRequest, retriever: Retriever) -> RerankResult:
 
 
 @router.get("/index", response_model=IndexInfo)
-async def index_info(retriever: Retriever) -> IndexInfo:
-    """What the answer cache keys on: the version of the index being served."""
-    return retriever.index_info()
+async def index_info(retriever: Retriever,
+                     collection: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None) -> IndexInfo:
+    """What the answer cache keys on: the version of the collection's index being served."""
+    return retriever.index_info(collection)
 
 
 @router.post("/admin/reload", response_model=ReloadResult)

@@ -9,6 +9,7 @@ import logging
 import time
 from pathlib import Path
 
+from services.common.contracts.collections import CollectionInfo, MetadataValue
 from services.common.contracts.search import (
     IndexInfo,
     Passage,
@@ -18,6 +19,8 @@ from services.common.contracts.search import (
 from services.common.contracts.vocabulary import SearchMode
 from services.common.errors import NinjaragError
 from services.retriever.batching import SearchWorker
+from services.retriever.collections import EMPTY_VERSION, Collections
+from services.retriever.documents import ExtractionLimits
 from services.retriever.settings import RetrieverSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ class RetrieverService:
         self.index = None  # RetrieverIndex once loaded (torch and colbert-ai are imported then)
         self._not_loaded = "loading"
         self._reload_lock = asyncio.Lock()
+        limits = ExtractionLimits(max_file_bytes=settings.max_file_bytes, max_documents=settings.max_documents_per_job)
+        self.collections = Collections(settings.collections_root, settings.default_collection, self._open_index, limits,
+                                       settings.checkpoint_path, settings.ingest_threads, settings.max_collections)
 
     async def warm_up(self) -> str:
         self.worker.start()
@@ -50,9 +56,12 @@ class RetrieverService:
         except Exception as exc:
             self._not_loaded = str(exc)
             raise
-        return detail
+        await self.collections.start()
+        served = len(self.collections.served)
+        return f"{detail}; {served} ingested collection{'s' * (served != 1)}"
 
     async def aclose(self) -> None:
+        await self.collections.stop()
         await self.worker.stop()
 
     def _open_index(self, index_dir: Path):  # noqa: ANN202 - (RetrieverIndex, detail), imported lazily
@@ -68,10 +77,18 @@ class RetrieverService:
             raise IndexUnavailable(f"index at {self.settings.index_dir}: {self._not_loaded}", retry_after_s=5)
         return self.index
 
-    async def search(self, queries: list[str], k: int, mode: SearchMode) -> list[SearchResult]:
+    def index_for(self, collection: str | None):  # noqa: ANN201 - RetrieverIndex, None: nothing indexed yet
+        if collection is None or collection == self.settings.default_collection:
+            return self.current_index()
+        return self.collections.index(collection)
+
+    async def search(self, queries: list[str], k: int, mode: SearchMode, collection: str | None = None,
+                     filters: dict[str, MetadataValue] | None = None) -> list[SearchResult]:
         started = time.perf_counter()
-        index = self.current_index()
-        outcome = await self.worker.search(index, queries, k, mode)
+        index = self.index_for(collection)
+        if index is None:
+            return [SearchResult(passages=[], index_version=EMPTY_VERSION, timings_ms={"total": 0.0}) for _ in queries]
+        outcome = await self.worker.search(index, queries, k, mode, filters)
         total = round((time.perf_counter() - started) * 1000, 2)
         return [
             SearchResult(passages=passages, index_version=index.version, timings_ms={**outcome.timings_ms, "total": total})
@@ -81,9 +98,20 @@ class RetrieverService:
     async def rerank(self, query: str, passages: list[Passage]) -> list[Passage]:
         return await self.worker.run_in_worker(self.current_index().rerank, query, passages)
 
-    def index_info(self) -> IndexInfo:
-        index = self.current_index()
+    def index_info(self, collection: str | None = None) -> IndexInfo:
+        index = self.index_for(collection)
+        if index is None:
+            return IndexInfo(index_version=EMPTY_VERSION, passages=0, encoding="none")
         return IndexInfo(index_version=index.version, passages=len(index.passages), encoding=index.manifest.encoding)
+
+    def collection_infos(self) -> list[CollectionInfo]:
+        """The demo collection first, then the ingested ones."""
+        index = self.current_index()
+        demo = CollectionInfo(name=self.settings.default_collection, description="The demo corpus (`ninjarag prepare`).",
+                              documents=len(index.passages), passages=len(index.passages),
+                              index_version=index.version, read_only=True,
+                              created_at=self.settings.index_dir.stat().st_mtime)
+        return [demo, *self.collections.infos()]
 
     async def reload(self, name: str | None) -> tuple[ReloadResult, str]:
         """Load an index (default: the configured one, rebuilt) and swap to it; requests in flight

@@ -30,3 +30,13 @@ class RetrieverSettings(ComputeSettings):
     # Queries waiting beyond this are refused with 503 + Retry-After instead of queueing without bound.
     max_queued: int = Field(default=256, ge=1)
     hybrid_candidates: int = Field(default=100, ge=1, le=1000)
+    # Collections: the configured index is served as `default_collection` (read-only); ingested
+    # collections live under collections_root, each with its own index.
+    default_collection: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    collections_root: Path = Field(default_factory=lambda: Home.from_env().collections)
+    max_collections: int = Field(default=64, ge=1, le=10_000)
+    # Uploads: per request, per file, per job. Index builds run niced, on this many threads.
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    max_documents_per_job: int = Field(default=10_000, ge=1, le=1_000_000)
+    ingest_threads: int = Field(default=1, ge=1, le=256)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from services.common.paths import Home
 
 os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(Home.from_env().torch_extensions))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Every retriever the tests start keeps its ingested collections here, never in the prepared home.
+os.environ.setdefault("RETRIEVER_COLLECTIONS_ROOT", tempfile.mkdtemp(prefix="collections-"))
 
 SMALL_CORPUS_LINES = 300
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.common.contracts.base import Contract, Question
+from services.common.contracts.collections import CollectionName, Filters, MetadataValue
 from services.common.contracts.vocabulary import SearchMode
 
 K = Field(default=10, ge=1, le=100, description="How many passages to return.")
@@ -15,6 +16,7 @@ class Passage(Contract):
     title: str = Field(max_length=500)
     text: str = Field(min_length=1, max_length=20_000)
     score: float | None = Field(default=None, description="Retrieval score; higher is better.")
+    metadata: dict[str, MetadataValue] | None = Field(default=None, description="Given at ingestion; what filters match.")
 
 
 def evidence_text(title: str, text: str) -> str:
@@ -22,9 +24,14 @@ def evidence_text(title: str, text: str) -> str:
     return f"{title}. {text}" if title else text
 
 
+COLLECTION = Field(default=None, description="The collection to search; default: the retriever's default (demo).")
+
+
 class SearchRequest(Contract):
     query: Question
     k: int = K
+    collection: CollectionName | None = COLLECTION
+    filters: Filters | None = None
     mode: SearchMode = Field(
         default="hybrid",
         description="'plaid': ColBERT end to end; 'bm25': BM25 only; "
@@ -35,6 +42,8 @@ class SearchRequest(Contract):
 class BatchSearchRequest(Contract):
     queries: list[Question] = Field(min_length=1, max_length=64)
     k: int = K
+    collection: CollectionName | None = COLLECTION
+    filters: Filters | None = None
     mode: SearchMode = "hybrid"
 
 
