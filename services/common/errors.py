@@ -100,9 +100,31 @@ class DeadlineExceeded(NinjaragError):
     type, title, status = "deadline_exceeded", "No answer within the deadline", 504
 
 
+# Collections (the retriever owns them; the gateway relays these to API keys as they are).
+class CollectionNotFound(NotFound):
+    type, title = "collection_not_found", "No such collection"
+
+
+class JobNotFound(NotFound):
+    type, title = "job_not_found", "No such ingestion job"
+
+
+class CollectionExists(NinjaragError):
+    type, title, status = "collection_exists", "The collection exists already", 409
+
+
+class ReadOnlyCollection(NinjaragError):
+    type, title, status = "read_only_collection", "The collection is read-only", 409
+
+
+class TooManyCollections(NinjaragError):
+    type, title, status = "too_many_collections", "This retriever holds as many collections as it may", 409
+
+
 _BY_TYPE = {cls.type: cls for cls in (InvalidRequest, Unauthorized, Forbidden, NotFound, UnknownPassageSet, RequestTimeout,
                                       PayloadTooLarge, RateLimited, Overloaded, NotReady, UpstreamError, UpstreamTimeout,
-                                      DeadlineExceeded)}
+                                      DeadlineExceeded, CollectionNotFound, JobNotFound, CollectionExists,
+                                      ReadOnlyCollection, TooManyCollections)}
 
 
 def error_for(error_type: str, detail: str) -> NinjaragError:

@@ -77,11 +77,19 @@ class ServiceClient:
         response = await self._send("POST", path, payload, idempotent=idempotent)
         return response_model.model_validate(response.json())
 
-    async def get_json(self, path: str, response_model: type[ResponseT]) -> ResponseT:
-        response = await self._send("GET", path, None, idempotent=True)
+    async def get_json(self, path: str, response_model: type[ResponseT], params: dict | None = None) -> ResponseT:
+        response = await self._send("GET", path, None, idempotent=True, params=params)
         return response_model.model_validate(response.json())
 
-    async def _send(self, method: str, path: str, payload: object, *, idempotent: bool) -> httpx.Response:
+    async def call(self, method: str, path: str, response_model: type[ResponseT] | None = None, *,
+                   body: BaseModel | None = None, files: list | None = None, idempotent: bool = False) -> ResponseT | None:
+        """Any other call (DELETE, an upload of `files` as multipart parts): the parsed response, if any."""
+        payload = body.model_dump(mode="json") if body is not None else None
+        response = await self._send(method, path, payload, idempotent=idempotent, files=files)
+        return response_model.model_validate(response.json()) if response_model else None
+
+    async def _send(self, method: str, path: str, payload: object, *, idempotent: bool, params: dict | None = None,
+                    files: list | None = None) -> httpx.Response:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts if idempotent else 1),
             wait=wait_exponential_jitter(initial=0.1, max=2.0),
@@ -91,7 +99,8 @@ class ServiceClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._client.request(method, path, json=payload, headers=self._headers())
+                    response = await self._client.request(method, path, json=payload, params=params, files=files,
+                                                          headers=self._headers())
                     if response.status_code in _RETRYABLE_STATUS:
                         raise _RetryableStatus(response)
         except _RetryableStatus as exc:

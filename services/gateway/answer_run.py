@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from services.common.contracts.answer import SentenceEvent, TokenCounts
@@ -17,6 +18,7 @@ class AnswerRun:
     """What one answer accumulates on its way, and its deadline."""
 
     deadline_s: float
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)
     released: list[SentenceEvent] = field(default_factory=list)

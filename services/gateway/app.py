@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.common.app import ReadinessState, build_service_app
 from services.gateway.pipeline import Upstreams
+from services.gateway import collection_routes, feedback_routes
 from services.gateway.routes import router
 from services.gateway.serving import GatewayService
 from services.gateway.settings import GatewaySettings
@@ -24,10 +25,13 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
         yield
         await gateway.aclose()
 
-    app = build_service_app("gateway", settings, readiness=readiness, lifespan=lifespan, internal=False)
+    app = build_service_app("gateway", settings, readiness=readiness, lifespan=lifespan, internal=False,
+                            max_upload_bytes=settings.max_upload_bytes)
     app.state.gateway = gateway
     app.state.readiness = readiness
     # What tests and operators reach for directly.
     app.state.redis, app.state.gatekeeper, app.state.versions = gateway.redis, gateway.gatekeeper, gateway.pipeline.versions
     app.include_router(router)
+    app.include_router(collection_routes.router)
+    app.include_router(feedback_routes.router)
     return app

@@ -1,4 +1,6 @@
-"""API keys in Redis: stored as HMAC-SHA256(pepper, key), never in clear, with a name and a rate limit."""
+"""API keys in Redis: stored as HMAC-SHA256(pepper, key), never in clear, with a name, a rate limit and
+what the key may touch: the collections it may read, those it may write (ingest into, create, delete),
+and the admin scope (every collection, and reading the feedback)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import redis.asyncio as redis
 KEY_PREFIX = "nr_"
 _RECORD = "ninjarag:apikey:{digest}"
 _INDEX = "ninjarag:apikeys"  # set of digests, for listing
+ALL_COLLECTIONS = "*"
+# Keys created before collections existed read the demo collection, as they always did.
+LEGACY_READ = "demo"
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,15 @@ class ApiKey:
     rate_per_minute: int
     created_at: float
     revoked: bool
+    read: frozenset[str] = frozenset()
+    write: frozenset[str] = frozenset()
+    admin: bool = False
+
+    def can_write(self, collection: str) -> bool:
+        return self.admin or ALL_COLLECTIONS in self.write or collection in self.write
+
+    def can_read(self, collection: str) -> bool:
+        return self.can_write(collection) or ALL_COLLECTIONS in self.read or collection in self.read
 
 
 def digest_of(key: str, pepper: str) -> str:
@@ -33,10 +47,12 @@ class KeyStore:
         self.redis = client
         self.pepper = pepper
 
-    async def create(self, name: str, rate_per_minute: int) -> tuple[str, ApiKey]:
+    async def create(self, name: str, rate_per_minute: int, read: tuple[str, ...] = (LEGACY_READ,),
+                     write: tuple[str, ...] = (), admin: bool = False) -> tuple[str, ApiKey]:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = digest_of(key, self.pepper)
-        record = {"name": name, "rate_per_minute": rate_per_minute, "created_at": time.time(), "revoked": 0}
+        record = {"name": name, "rate_per_minute": rate_per_minute, "created_at": time.time(), "revoked": 0,
+                  "read": ",".join(read), "write": ",".join(write), "admin": int(admin)}
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(_RECORD.format(digest=digest), mapping=record)
             pipe.sadd(_INDEX, digest)
@@ -72,5 +88,9 @@ class KeyStore:
             value = record.get(name, record.get(name.encode(), b""))
             return value.decode() if isinstance(value, bytes) else str(value)
 
+        def names(name: str, legacy: str) -> frozenset[str]:
+            has_field = name in record or name.encode() in record
+            return frozenset(filter(None, (field(name) if has_field else legacy).split(",")))
+
         return ApiKey(digest[:12], field("name"), int(field("rate_per_minute")), float(field("created_at")),
-                      field("revoked") == "1")
+                      field("revoked") == "1", names("read", LEGACY_READ), names("write", ""), field("admin") == "1")

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from services.common.contracts.answer import AnswerEvent, CitationsEvent, DoneEvent, ErrorEvent, SentenceEvent, Source
+from services.common.contracts.collections import NAME_PATTERN
 from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 
 
@@ -48,6 +49,8 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=4096)
     temperature: float | None = None  # accepted for compatibility; answers are greedy
+    # ninjarag's own (OpenAI clients send it as an extra body field): the collection to answer from.
+    collection: str | None = Field(default=None, pattern=NAME_PATTERN)
 
     def question(self) -> str:
         for message in reversed(self.messages):

@@ -5,6 +5,7 @@ every run ends with exactly one terminal event (`done` or `error`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -96,11 +97,13 @@ class AnswerPipeline:
             return
 
         retrieval = request.retrieval or self.settings.search_mode
-        index_version, model = await run.stage("versions", self.versions.current())
+        collection = request.collection or self.settings.default_collection
+        index_version, model = await run.stage("versions", self.versions.current(collection))
         key = None
         if "unknown" not in (index_version, model):
             key = cache_key(request.question, {
                 "top_k": request.top_k, "max_tokens": request.max_tokens, "retrieval": retrieval, "guard": request.guard,
+                "collection": collection, "filters": json.dumps(request.filters, sort_keys=True),
                 "index_version": index_version, "model": model, "packing": self.settings.packing,
                 "policy": self.settings.policy.fingerprint()})
             cached = await run.stage("cache", self.cache.get(key)) if read_cache else None
@@ -109,7 +112,9 @@ class AnswerPipeline:
                     yield event
                 return
 
-        passages = await self._retrieve(request.question, request.top_k, retrieval, run)
+        passages = await self._retrieve(
+            SearchRequest(query=request.question, k=request.top_k, mode=retrieval if retrieval != "none" else "hybrid",
+                          collection=collection, filters=request.filters), retrieval == "none", run)
         if request.guard:
             passages = await self._screen(passages, run)
         sources = [Source(n=n, id=p.id, title=p.title, text=p.text, score=p.score) for n, p in enumerate(passages, 1)]
@@ -142,11 +147,11 @@ class AnswerPipeline:
             self.verdicts.put(question, verdict)
         return verdict
 
-    async def _retrieve(self, question: str, top_k: int, retrieval: str, run: AnswerRun) -> list[Passage]:
-        if retrieval == "none":  # closed book: the generator answers from the model's own knowledge
+    async def _retrieve(self, search: SearchRequest, closed_book: bool, run: AnswerRun) -> list[Passage]:
+        if closed_book:  # the generator answers from the model's own knowledge
             return []
         result: SearchResult = await run.stage("retrieve", self.up.retriever.post_json(
-            "/v1/search", SearchRequest(query=question, k=top_k, mode=retrieval), SearchResult, idempotent=True),
+            "/v1/search", search, SearchResult, idempotent=True),
             self.settings.search_timeout_s)
         return result.passages
 
@@ -260,8 +265,8 @@ class AnswerPipeline:
 
     def _done(self, run: AnswerRun, verdict: str, cache_hit: bool = False) -> DoneEvent:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
-        return DoneEvent(verdict=verdict, timings_ms=run.timings, tokens=run.tokens, cache_hit=cache_hit,
-                         dropped=run.dropped, corrected=run.corrected)
+        return DoneEvent(answer_id=run.answer_id, verdict=verdict, timings_ms=run.timings, tokens=run.tokens,
+                         cache_hit=cache_hit, dropped=run.dropped, corrected=run.corrected)
 
     async def _refusal(self, run: AnswerRun, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:
         yield SourcesEvent(sources=sources)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from services.common.contracts.answer import AnswerRequest, AnswerResponse, CitationsEvent, SentenceEvent
 from services.common.errors import Forbidden, InvalidRequest, NotFound
 from services.gateway import openai_compat
+from services.gateway.access import require_read
 from services.gateway.deps import Gateway, Key
 from services.gateway.serving import answer_document
 
@@ -22,6 +23,7 @@ async def answer(body: AnswerRequest, request: Request, gateway: Gateway, key: K
         raise Forbidden("guard: false is allowed only where the gateway runs with GATEWAY_ALLOW_UNGUARDED=true "
                         "(evaluation stacks, never production); drop the field to get a guarded answer")
     gateway.gatekeeper.check_request_size(body.top_k, body.max_tokens)
+    require_read(key, body.collection or gateway.settings.default_collection)
     read_cache = "no-cache" not in request.headers.get("cache-control", "").lower()
     admission = await gateway.gatekeeper.admit(key)  # before the response starts: a refusal is still a plain 429/503
     if body.stream:
@@ -34,10 +36,11 @@ async def answer(body: AnswerRequest, request: Request, gateway: Gateway, key: K
 async def chat_completions(body: openai_compat.ChatCompletionRequest, http_request: Request, gateway: Gateway,
                            key: Key):  # noqa: ANN201 - a stream or JSON
     try:
-        request = AnswerRequest(question=body.question(), max_tokens=body.max_tokens or 256)
+        request = AnswerRequest(question=body.question(), max_tokens=body.max_tokens or 256, collection=body.collection)
     except ValueError as exc:
         raise InvalidRequest(str(exc).splitlines()[-1] if "validation" in str(exc) else str(exc)) from None
     gateway.gatekeeper.check_request_size(request.top_k, request.max_tokens)
+    require_read(key, request.collection or gateway.settings.default_collection)
     admission = await gateway.gatekeeper.admit(key)
     chat_id = openai_compat.completion_id()
     if body.stream:

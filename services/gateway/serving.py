@@ -28,6 +28,7 @@ from services.common.http import ServiceClient
 from services.common.streaming import ClosingEventSourceResponse
 from services.gateway.auth import Admission, Gatekeeper
 from services.gateway.cache import AnswerCache
+from services.gateway.feedback import FeedbackStore
 from services.gateway.pipeline import AnswerPipeline, Upstreams
 from services.gateway.settings import GatewaySettings
 from services.gateway.versions import Versions
@@ -57,6 +58,7 @@ class GatewayService:
                                           retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
                                           retry_on_error=[redis.ConnectionError, redis.TimeoutError])
         self.gatekeeper = Gatekeeper(settings, self.redis)
+        self.feedback = FeedbackStore(self.redis)
         self.upstreams = upstreams or upstream_clients(settings)
         self.pipeline = AnswerPipeline(settings, self.upstreams, AnswerCache(self.redis, settings.cache_ttl_s),
                                        Versions(self.upstreams.retriever, self.upstreams.generator,
@@ -79,7 +81,7 @@ class GatewayService:
                read_cache: bool = True) -> ClosingEventSourceResponse:
         """The answer as Server-Sent Events; the response owns the admission and gives it back when it closes."""
         async def events() -> AsyncIterator[dict]:
-            async for event in self.pipeline.run(request, read_cache):
+            async for event in self._remembered(request, admission, self.pipeline.run(request, read_cache)):
                 for item in render(admission.observe(event)):
                     yield item
 
@@ -90,7 +92,8 @@ class GatewayService:
         """The whole answer for a JSON response; cancelled (the generation aborted) if the client
         hangs up. An error event becomes the typed error."""
         async def events() -> list[AnswerEvent]:
-            return [admission.observe(event) async for event in self.pipeline.run(request, read_cache)]
+            return [admission.observe(event) async for event in
+                    self._remembered(request, admission, self.pipeline.run(request, read_cache))]
 
         try:
             collected = await unless_disconnected(http_request, events())
@@ -101,12 +104,27 @@ class GatewayService:
         return collected
 
 
+    async def _remembered(self, request: AnswerRequest, admission: Admission,
+                          events: AsyncIterator[AnswerEvent]) -> AsyncIterator[AnswerEvent]:
+        """The answer's events; a finished answer is remembered before its `done` goes out, so that
+        feedback on it (POST /v1/feedback) can name what it rates."""
+        sentences: list[str] = []
+        async for event in events:
+            if isinstance(event, SentenceEvent):
+                sentences.append(event.text)
+            elif isinstance(event, DoneEvent) and event.answer_id:
+                collection = request.collection or self.settings.default_collection
+                await self.gatekeeper.redis_quietly("feedback", self.feedback.remember_answer(
+                    event.answer_id, admission.key, collection, request.question, " ".join(sentences), event.verdict))
+            yield event
+
+
 def answer_document(events: list[AnswerEvent]) -> AnswerResponse:
     """`stream=false`: the same content as the stream, in one document."""
     by_kind = {type(e): e for e in events}
     sentences = [e for e in events if isinstance(e, SentenceEvent)]
     done: DoneEvent = by_kind[DoneEvent]
-    return AnswerResponse(answer=" ".join(s.text for s in sentences), sentences=sentences,
+    return AnswerResponse(answer_id=done.answer_id, answer=" ".join(s.text for s in sentences), sentences=sentences,
                           sources=by_kind[SourcesEvent].sources, citations=by_kind[CitationsEvent].citations,
                           verdict=done.verdict, timings_ms=done.timings_ms, tokens=done.tokens,
                           cache_hit=done.cache_hit, dropped=done.dropped, corrected=done.corrected)

@@ -38,6 +38,10 @@ class GatewaySettings(ServiceSettings):
     versions_timeout_s: float = Field(default=2.0, gt=0)
     cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
     search_mode: SearchMode = "hybrid"
+    # The collection answers come from when a request names none (each key must be allowed to read it).
+    default_collection: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    # Document uploads (POST /v1/collections/NAME/documents): the whole request, all files together.
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # How the generator packs passages into the prompt (services/generator/packing.py): `latency`
     # halves the prompt on the demo corpus (766 vs 1,475 tokens), and the prefill is most of an
     # answer's CPU time on small machines.

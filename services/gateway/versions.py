@@ -1,6 +1,7 @@
-"""The index version and model id that answers depend on, asked of the retriever and the generator
-and refreshed every `refresh_s` (they change on an index reload or a generator redeploy). A refresh
-takes at most `timeout_s`: a hanging generator must not hold up answers (cache hits above all)."""
+"""The index version (per collection) and model id that answers depend on, asked of the retriever and
+the generator and refreshed every `refresh_s` (they change on an index reload, an ingestion job or a
+generator redeploy). A refresh takes at most `timeout_s`: a hanging generator must not hold up answers
+(cache hits above all)."""
 
 from __future__ import annotations
 
@@ -20,19 +21,24 @@ class Versions:
         self.generator = generator
         self.refresh_s = refresh_s
         self.timeout_s = timeout_s
-        self.index_version = "unknown"
+        self.index_versions: dict[str, str] = {}
         self.model = "unknown"
-        self._checked = 0.0
+        self._checked: dict[str, float] = {}
 
-    async def current(self) -> tuple[str, str]:
-        if time.monotonic() - self._checked > self.refresh_s:
+    async def current(self, collection: str) -> tuple[str, str]:
+        """(index version, model); "unknown" where it could not be learnt (never a cache hit)."""
+        if time.monotonic() - self._checked.get(collection, 0.0) > self.refresh_s:
             try:
                 index, model = await asyncio.wait_for(
-                    asyncio.gather(self.retriever.get_json("/v1/index", IndexInfo),
+                    asyncio.gather(self.retriever.get_json("/v1/index", IndexInfo, params={"collection": collection}),
                                    self.generator.get_json("/v1/model", ModelInfo)),
                     self.timeout_s)
-                self.index_version, self.model = index.index_version, model.model
-                self._checked = time.monotonic()
+                self.index_versions[collection], self.model = index.index_version, model.model
+                self._checked[collection] = time.monotonic()
             except (NinjaragError, TimeoutError):
                 pass  # keep the last known values; an "unknown" version never matches a cached entry
-        return self.index_version, self.model
+        return self.index_versions.get(collection, "unknown"), self.model
+
+    def forget(self, collection: str) -> None:
+        """Ask again at the next answer (after an ingestion job this gateway saw finish)."""
+        self._checked.pop(collection, None)

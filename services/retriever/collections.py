@@ -10,33 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.common.contracts.collections import CollectionInfo, CreateCollection, IngestJob
-from services.common.errors import NinjaragError, NotFound
+from services.common.errors import (
+    CollectionExists,
+    CollectionNotFound,
+    JobNotFound,
+    NinjaragError,
+    NotFound,
+    ReadOnlyCollection,
+    TooManyCollections,
+)
 from services.retriever.collection_store import CollectionStore, JobStore
 from services.retriever.documents import ExtractionLimits
 from services.retriever.ingestion import IngestionWorker
 
 log = logging.getLogger(__name__)
 EMPTY_VERSION = "empty"
-
-
-class CollectionNotFound(NotFound):
-    type, title = "collection_not_found", "No such collection"
-
-
-class JobNotFound(NotFound):
-    type, title = "job_not_found", "No such ingestion job"
-
-
-class CollectionExists(NinjaragError):
-    type, title, status = "collection_exists", "The collection exists already", 409
-
-
-class ReadOnlyCollection(NinjaragError):
-    type, title, status = "read_only_collection", "The collection is read-only", 409
-
-
-class TooManyCollections(NinjaragError):
-    type, title, status = "too_many_collections", "This retriever holds as many collections as it may", 409
 
 
 class IndexNotLoaded(NinjaragError):

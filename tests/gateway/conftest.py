@@ -59,10 +59,14 @@ class Script:
     passage_sets: dict[str, list[dict]] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     last_body: dict[str, dict] = field(default_factory=dict)
+    collections: tuple[str, ...] = ("demo", "team", "secret")
+    jobs: dict[str, str] = field(default_factory=dict)  # job id -> collection
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.calls[path] = self.calls.get(path, 0) + 1
+        if path.startswith(("/v1/collections", "/v1/jobs")):
+            return self._collections(request, path)
         body = json.loads(request.content) if request.content else {}
         self.last_body[path] = body
         if path == "/v1/index":
@@ -109,6 +113,38 @@ class Script:
             return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
         return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
 
+
+    def _collections(self, request: httpx.Request, path: str) -> httpx.Response:
+        """The retriever's collection routes, as far as the gateway's access checks need them."""
+        parts = path.strip("/").split("/")  # v1, collections|jobs, name, documents, id
+        missing = {"type": "collection_not_found", "title": "t", "status": 404, "detail": "no collection"}
+        if parts[1] == "jobs":
+            if parts[2] not in self.jobs:
+                return httpx.Response(404, json={**missing, "type": "job_not_found"})
+            return httpx.Response(200, json=self._job(parts[2], self.jobs[parts[2]]))
+        if len(parts) == 2:
+            if request.method == "POST":
+                name = json.loads(request.content)["name"]
+                return httpx.Response(201, json=self._info(name))
+            return httpx.Response(200, json={"collections": [self._info(n) for n in self.collections]})
+        if parts[2] not in self.collections:
+            return httpx.Response(404, json=missing)
+        if len(parts) == 3:
+            return httpx.Response(204) if request.method == "DELETE" else httpx.Response(200, json=self._info(parts[2]))
+        job_id = f"{len(self.jobs):032x}"
+        self.jobs[job_id] = parts[2]
+        self.last_body[path] = {"upload": request.content.decode("latin-1")}
+        return httpx.Response(202, json=self._job(job_id, parts[2]))
+
+    @staticmethod
+    def _info(name: str) -> dict:
+        return {"name": name, "description": "", "documents": 1, "passages": 1, "index_version": f"v-{name}",
+                "read_only": name == "demo", "created_at": 0.0}
+
+    @staticmethod
+    def _job(job_id: str, collection: str) -> dict:
+        return {"id": job_id, "collection": collection, "kind": "ingest", "state": "done", "stage": "done",
+                "progress": 1.0, "counts": {"files": 1}, "created_at": 0.0, "updated_at": 0.0}
 
     def _judge(self, sentence: str, passages: list[dict], quote: dict | None) -> dict:
         supported = "1972" not in sentence and bool(passages)  # as the real guard: no passages, no support
@@ -172,6 +208,11 @@ def gateway(script, redis_url):
 @pytest.fixture
 def api_key(gateway) -> str:
     key, _ = gateway.portal.call(gateway.app.state.gatekeeper.keys.create, "tests", 1000)
+    return key
+
+
+def scoped_key(gateway: TestClient, read: tuple[str, ...] = (), write: tuple[str, ...] = (), admin: bool = False) -> str:
+    key, _ = gateway.portal.call(gateway.app.state.gatekeeper.keys.create, "scoped", 1000, read, write, admin)
     return key
 
 

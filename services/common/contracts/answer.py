@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from services.common.contracts.base import Contract, Question, TopK
+from services.common.contracts.collections import CollectionName, Filters
 from services.common.contracts.vocabulary import RetrievalMode, SentenceAction, Verdict
 
 
@@ -22,6 +23,9 @@ class AnswerRequest(Contract):
     retrieval: RetrievalMode | None = Field(
         default=None, description="Retrieval mode; none answers closed book. Default: the gateway's GATEWAY_SEARCH_MODE.")
     guard: bool = Field(default=True, description="false skips every guard check; only where GATEWAY_ALLOW_UNGUARDED.")
+    collection: CollectionName | None = Field(
+        default=None, description="The collection to answer from; default: the gateway's GATEWAY_DEFAULT_COLLECTION.")
+    filters: Filters | None = Field(default=None, description="Answer only from passages whose metadata matches.")
 
 
 class Source(Contract):
@@ -56,8 +60,12 @@ class TokenCounts(Contract):
     completion: int = Field(ge=0)
 
 
+ANSWER_ID = Field(default=None, description="What POST /v1/feedback rates this answer by.")
+
+
 class DoneEvent(Contract):
     event: Literal["done"] = "done"
+    answer_id: str | None = ANSWER_ID
     verdict: Verdict
     timings_ms: dict[str, float]
     tokens: TokenCounts
@@ -82,6 +90,7 @@ TERMINAL_EVENTS = frozenset({"done", "error"})
 class AnswerResponse(Contract):
     """`stream=false`: the same content as the stream, in one document."""
 
+    answer_id: str | None = ANSWER_ID
     answer: str
     sentences: list[SentenceEvent]
     sources: list[Source]
