@@ -21,8 +21,9 @@ from services.common.contracts.answer import (
 )
 
 
-def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: Callable[[str], None]) -> None:
-    request = AnswerRequest(question=question, top_k=top_k, stream=True)
+def ask(gateway_url: str, question: str, api_key: str | None, top_k: int, echo: Callable[[str], None],
+        collection: str | None = None) -> None:
+    request = AnswerRequest(question=question, top_k=top_k, stream=True, collection=collection)
     try:
         asyncio.run(_ask(gateway_url, request, api_key, echo))
     except httpx.ConnectError:

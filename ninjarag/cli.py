@@ -14,8 +14,9 @@ from pydantic import ValidationError
 
 from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
+from ninjarag import collection_commands, key_commands
 from ninjarag import keys as keys_module
-from ninjarag.errors import UserError
+from ninjarag.errors import UserError, fail
 from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from ninjarag.prepare import nq
@@ -29,16 +30,14 @@ corpus_app = typer.Typer(no_args_is_help=True, help="Inspect corpus files.")
 app.add_typer(corpus_app, name="corpus")
 index_app = typer.Typer(no_args_is_help=True, help="Build retriever indexes.")
 app.add_typer(index_app, name="index")
-keys_app = typer.Typer(no_args_is_help=True, help="API keys (stored hashed in the stack's Redis).")
-app.add_typer(keys_app, name="keys")
+app.add_typer(key_commands.keys_app, name="keys")
 app.add_typer(finetune_commands.app, name="finetune")
+app.add_typer(collection_commands.collections_app, name="collections")
+app.add_typer(collection_commands.feedback_app, name="feedback")
+app.command("ingest")(collection_commands.ingest)
 
 DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 
-
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(2)
 
 
 @app.callback()
@@ -48,7 +47,7 @@ def _check_settings() -> None:
         StackSettings()
     except ValidationError as exc:
         problems = "; ".join(f"NINJARAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        _fail(f"bad setting: {problems}")
+        fail(f"bad setting: {problems}")
 
 
 def _report_step(number: int, total: int, result: StepResult) -> None:
@@ -80,7 +79,7 @@ def prepare(
     try:
         _prepare(StackSettings(), only)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -90,7 +89,7 @@ def up() -> None:
     try:
         progs = stack.up(settings, typer.echo)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
         typer.echo("interrupted: stopped everything that had started")
         raise typer.Exit(130) from None
@@ -107,7 +106,7 @@ def restart(service: Annotated[str, typer.Argument(help="redis, retriever, gener
     try:
         stack.restart(settings, service, typer.echo)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command()
@@ -132,17 +131,18 @@ def status() -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     top_k: Annotated[int, typer.Option(min=1, max=100, help="Passages to retrieve.")] = 10,
+    collection: Annotated[str | None, typer.Option(help="The collection to answer from (default: demo).")] = None,
 ) -> None:
     """Ask the running gateway a question and print the streamed answer and its sources."""
     settings = StackSettings()
     try:
-        AnswerRequest(question=question, top_k=top_k)
+        AnswerRequest(question=question, top_k=top_k, collection=collection)
     except ValueError as exc:  # the question fails the request contract: say so before calling anything
-        _fail(f"invalid question: {exc}")
+        fail(f"invalid question: {exc}")
     try:
-        ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), top_k, typer.echo)
+        ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), top_k, typer.echo, collection)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @app.command("eval")
@@ -166,7 +166,7 @@ def evaluate(
     settings = StackSettings()
     gateways = dict(item.split("=", 1) for item in gateway or [] if "=" in item)
     if len(gateways) != len(gateway or []):
-        _fail("--gateway takes NAME=URL, e.g. --gateway tuned=http://127.0.0.1:8010")
+        fail("--gateway takes NAME=URL, e.g. --gateway tuned=http://127.0.0.1:8010")
     config = EvalConfig(
         questions=questions or settings.paths.nq_heldback, out=out,
         gateways=gateways or {"served": settings.gateway_url},
@@ -180,7 +180,7 @@ def evaluate(
         config.service_token = settings.secrets.service_token
         outcome = run_eval(config)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"\n{outcome.table}\n")
     typer.echo(f"asked {outcome.asked}, resumed {outcome.resumed}; wrote " + ", ".join(str(p) for p in outcome.files))
 
@@ -196,7 +196,7 @@ def demo(question: Annotated[str, typer.Argument(help="The question to answer.")
         typer.echo(f"\nQ: {question}\n")
         ask_module.ask(settings.gateway_url, question, keys_module.demo_key(settings), 10, typer.echo)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo("\nThe stack keeps running: `ninjarag ask \"...\"` for more, `ninjarag down` to stop.")
 
 
@@ -210,7 +210,7 @@ def test(
     try:
         _prepare(settings)
     except UserError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     totals = testing.run_suites(settings.paths, only or [], ctx.args, typer.echo)
     typer.echo(f"\nninjarag: {totals.passed} passed, {totals.failed} failed, {totals.skipped} skipped")
     raise typer.Exit(1 if totals.failed or not totals.passed else 0)
@@ -225,7 +225,7 @@ def corpus_check(path: Annotated[Path, typer.Argument(help="A JSONL corpus: one 
             count += 1
             words += len(passage.text.split())
     except (CorpusFormatError, FileNotFoundError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(json.dumps({"passages": count, "words": words, "mean_words": round(words / max(count, 1), 1)}))
 
 
@@ -244,9 +244,9 @@ def index_build(
         for passage_count, _ in enumerate(iter_passages(corpus), start=1):
             pass
     except (CorpusFormatError, FileNotFoundError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not envs.python_of(home, "retriever").exists():
-        _fail("the retriever environment is missing: run `ninjarag prepare` first")
+        fail("the retriever environment is missing: run `ninjarag prepare` first")
     typer.echo(f"indexing {passage_count:,} passages from {corpus} into {out}")
     args = ["services.retriever.build.indexing", "--corpus", str(corpus.resolve()), "--out", str(out.resolve()),
             "--checkpoint", str((checkpoint or home.colbert_checkpoint).resolve()), "--encoding", encoding,
@@ -254,37 +254,4 @@ def index_build(
     try:
         envs.run_module(home, "retriever", args, "index build", envs.retriever_env_vars(home))
     except UserError as exc:
-        _fail(str(exc))
-
-
-@keys_app.command("create")
-def keys_create(
-    name: Annotated[str, typer.Argument(help="Who the key is for.")],
-    rate: Annotated[int, typer.Option(min=1, help="Requests per minute.")] = 60,
-) -> None:
-    """Create an API key; it is printed once and stored only as a hash."""
-    try:
-        key, record = keys_module.create(StackSettings(), name, rate)
-    except UserError as exc:
-        _fail(str(exc))
-    typer.echo(f"{key}\n(id {record.key_id}, {record.name}, {record.rate_per_minute}/min; shown once: store it now)")
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys: id, name, rate, state (never the keys themselves)."""
-    try:
-        for key in keys_module.list_keys(StackSettings()):
-            typer.echo(f"{key.key_id}  {key.name:<20} {key.rate_per_minute:>5}/min  {'revoked' if key.revoked else 'active'}")
-    except UserError as exc:
-        _fail(str(exc))
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The id `keys list` shows.")]) -> None:
-    """Revoke a key: requests with it get 401 from then on."""
-    try:
-        revoked = keys_module.revoke(StackSettings(), key_id)
-    except UserError as exc:
-        _fail(str(exc))
-    typer.echo(f"revoked {revoked.key_id} ({revoked.name})")
+        fail(str(exc))

@@ -26,8 +26,9 @@ def _run(settings: StackSettings, action):  # noqa: ANN001, ANN202 - async (KeyS
     return asyncio.run(main())
 
 
-def create(settings: StackSettings, name: str, rate_per_minute: int) -> tuple[str, ApiKey]:
-    return _run(settings, lambda store: store.create(name, rate_per_minute))
+def create(settings: StackSettings, name: str, rate_per_minute: int, read: tuple[str, ...] = ("demo",),
+           write: tuple[str, ...] = (), admin: bool = False) -> tuple[str, ApiKey]:
+    return _run(settings, lambda store: store.create(name, rate_per_minute, read, write, admin))
 
 
 def list_keys(settings: StackSettings) -> list[ApiKey]:
@@ -42,15 +43,17 @@ def revoke(settings: StackSettings, key_id: str) -> ApiKey:
 
 
 def demo_key(settings: StackSettings) -> str:
-    """The key `ask` uses when NINJARAG_API_KEY is unset: created once for the local stack, kept in its run dir."""
+    """The key `ask`, `ingest` and the other client commands use when NINJARAG_API_KEY is unset: the local
+    operator's own, with the admin scope; created once for the local stack, kept in its run dir."""
     if settings.api_key:
         return settings.api_key
     path: Path = settings.run_path / "demo-api-key"
     if path.is_file():
         key = path.read_text().strip()
-        if _run(settings, lambda store: store.lookup(key)):
+        found = _run(settings, lambda store: store.lookup(key))
+        if found and found.admin and not found.revoked:
             return key
-    key, _ = create(settings, "demo", 600)
+    key, _ = create(settings, "demo", 600, admin=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(key + "\n")
     path.chmod(0o600)

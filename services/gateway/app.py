@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.common.app import ReadinessState, build_service_app
 from services.gateway.pipeline import Upstreams
 from services.gateway import collection_routes, feedback_routes
+from services.gateway.page import install_page
 from services.gateway.routes import router
 from services.gateway.serving import GatewayService
 from services.gateway.settings import GatewaySettings
@@ -34,4 +35,5 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams | None = None) ->
     app.include_router(router)
     app.include_router(collection_routes.router)
     app.include_router(feedback_routes.router)
+    install_page(app)
     return app

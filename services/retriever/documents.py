@@ -99,8 +99,10 @@ def extract(filename: str, data: bytes, limits: ExtractionLimits) -> Iterator[Do
         yield from _jsonl(filename, text, limits)
     elif kind == "html":
         yield from _one(filename, _html(text), limits)
+    elif kind == "markdown":
+        yield from _one(filename, (_first_heading(text), _without_heading_marks(text)), limits)
     else:
-        yield from _one(filename, (_first_heading(text) if kind == "markdown" else "", text), limits)
+        yield from _one(filename, ("", text), limits)
 
 
 def _error(filename: str, error: str, document: str | None = None) -> DocumentError:
@@ -164,6 +166,12 @@ def _first_heading(text: str) -> str:
         if stripped.startswith("#"):
             return stripped.lstrip("#").strip()
     return ""
+
+
+def _without_heading_marks(text: str) -> str:
+    """Markdown headings keep their words, not their `#`s (the reader and the guard see prose)."""
+    return "\n".join(line.lstrip().lstrip("#").strip() if line.lstrip().startswith("#") else line
+                     for line in text.splitlines())
 
 
 def _html(text: str) -> tuple[str, str] | DocumentError:

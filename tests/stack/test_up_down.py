@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from ninjarag import keys, stack
+from ninjarag.collections_api import GatewayApi
 from ninjarag.errors import UserError
 from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT
@@ -38,6 +39,7 @@ def stack_env(settings: StackSettings) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     os.environ["GENERATOR_ENFORCE_EAGER"] = "true"  # the engine starts in ~20 s instead of compiling
+    os.environ["RETRIEVER_COLLECTIONS_ROOT"] = str(tmp_path_factory.mktemp("collections"))
     settings = stack_settings(tmp_path_factory.mktemp("run"))
     reports = []
     progs = stack.up(settings, reports.append)
@@ -164,6 +166,38 @@ def test_eval_compares_gateways_in_one_run_and_records_the_question_split(runnin
     assert "Questions: NQ-open dev, held-back part" in (tmp_path / "summary.md").read_text()
     heldback = {json.loads(line)["question"] for line in settings.paths.nq_heldback.open()}
     assert {r["question"] for r in results["records"]} <= heldback
+
+
+def test_a_just_ingested_document_is_answered_and_cited_and_hidden_from_other_keys(running, tmp_path):
+    settings = running[0]
+    document = tmp_path / "zorblax.md"
+    document.write_text("# Zorblax reactor\n\nThe Zorblax reactor is an experimental fusion reactor in the town of "
+                        "Quentia. It was built in 1987 by the engineer Malvina Oduya.\n")
+    ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
+                            capture_output=True, text=True, env=stack_env(settings), timeout=300)
+    assert ingest.returncode == 2 and "collection_not_found" in ingest.stderr  # not created yet
+    with GatewayApi(settings.gateway_url, keys.demo_key(settings)) as api:
+        api.create("reactors", "test")
+    ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
+                            capture_output=True, text=True, env=stack_env(settings), timeout=300)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "done: 1 documents indexed, 0 refused, 1 passages in reactors" in ingest.stdout
+
+    key = keys.demo_key(settings)
+    with httpx.Client(base_url=settings.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
+        body = client.post("/v1/answer", json={"question": "Who built the Zorblax reactor?", "collection": "reactors",
+                                               "stream": False}).json()
+    assert body["sources"][0]["id"] == "zorblax.md#0"
+    assert body["citations"] and body["citations"][0]["id"] == "zorblax.md#0", body
+    assert "Oduya" in body["answer"]
+
+    outsider, _ = keys.create(settings, "outsider", 60)  # reads demo only
+    with httpx.Client(base_url=settings.gateway_url, headers={"Authorization": f"Bearer {outsider}"},
+                      timeout=60) as client:
+        hidden = client.post("/v1/answer", json={"question": "Who built the Zorblax reactor?",
+                                                 "collection": "reactors"})
+        assert hidden.status_code == 404 and hidden.json()["type"] == "collection_not_found"
+        assert [c["name"] for c in client.get("/v1/collections").json()["collections"]] == ["demo"]
 
 
 def test_the_load_sweep_answers_under_concurrency(running):
