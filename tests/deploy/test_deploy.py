@@ -236,8 +236,12 @@ def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings(
     assert env_names and unknown_settings(set(env_names) - INFRASTRUCTURE_ONLY) == []
     assert all(service.get("restart") == "unless-stopped" for name, service in compose["services"].items()
                if not name.startswith("init-")), "a crashed service must come back by itself"
-    for name in ("retriever", "generator", "guard"):
-        assert compose["services"][name]["volumes"] == ["ninjarag-data:/data:ro"], name
+    for name in ("retriever", "generator", "guard"):  # the prepared data is never written by a service
+        assert compose["services"][name]["volumes"][0] == "ninjarag-data:/data:ro", name
+    # Ingested collections are the retriever's own, on a volume of their own that outlives the container.
+    assert compose["services"]["retriever"]["volumes"][1:] == ["collections:/collections"]
+    assert compose["services"]["retriever"]["environment"]["RETRIEVER_COLLECTIONS_ROOT"] == "/collections"
+    assert "collections" in compose["volumes"]
 
 
 def test_unknown_setting_names_are_caught():
