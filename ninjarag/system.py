@@ -1,4 +1,5 @@
-"""System packages: Debian's redis-server for the stack, kubectl for the deploy tests."""
+"""System packages: Debian's redis-server for the stack, kubectl for the deploy tests, Chromium for the
+web page's browser test."""
 
 from __future__ import annotations
 
@@ -36,3 +37,8 @@ def ensure_redis_server(log_path: Path) -> bool:
 def ensure_kubectl(log_path: Path) -> bool:
     """kubectl renders the Kubernetes overlays in the deploy tests (Debian's kubernetes-client if missing)."""
     return _apt_install("kubernetes-client", "kubectl", log_path)
+
+
+def ensure_chromium(log_path: Path) -> bool:
+    """Debian's Chromium: the web page's test drives it headless (Playwright, with this executable)."""
+    return _apt_install("chromium", "chromium", log_path)

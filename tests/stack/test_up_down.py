@@ -15,48 +15,12 @@ import pytest
 import redis
 
 from ninjarag import keys, stack
-from ninjarag.collections_api import GatewayApi
 from ninjarag.errors import UserError
 from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT
 from tests.conftest import free_port
-from tests.helpers import sse_events
+from tests.stack.conftest import answer, process_tree, stack_env, stack_settings
 
-QUESTION = "Who directed the film 2001: A Space Odyssey?"
-
-
-def stack_settings(run_dir) -> StackSettings:
-    return StackSettings(run_dir=run_dir, gateway_port=free_port(), retriever_port=free_port(),
-                         generator_port=free_port(), guard_port=free_port(), redis_port=free_port(),
-                         ready_timeout_s=300)
-
-
-def stack_env(settings: StackSettings) -> dict[str, str]:
-    return {**os.environ, "NINJARAG_RUN_DIR": str(settings.run_path), "NINJARAG_GATEWAY_PORT": str(settings.gateway_port),
-            "NINJARAG_REDIS_PORT": str(settings.redis_port), "NINJARAG_GUARD_PORT": str(settings.guard_port)}
-
-
-@pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    os.environ["GENERATOR_ENFORCE_EAGER"] = "true"  # the engine starts in ~20 s instead of compiling
-    os.environ["RETRIEVER_COLLECTIONS_ROOT"] = str(tmp_path_factory.mktemp("collections"))
-    settings = stack_settings(tmp_path_factory.mktemp("run"))
-    reports = []
-    progs = stack.up(settings, reports.append)
-    yield settings, progs, reports
-    stack.down(settings)
-
-
-def process_tree(settings: StackSettings) -> list[int]:
-    root = psutil.Process(stack.supervisord_pid(settings))
-    return [root.pid, *(child.pid for child in root.children(recursive=True))]
-
-
-def answer(settings: StackSettings, key: str, question: str = QUESTION) -> list[tuple[str, dict]]:
-    with httpx.stream("POST", f"{settings.gateway_url}/v1/answer", json={"question": question, "top_k": 5},
-                      headers={"Authorization": f"Bearer {key}"}, timeout=300) as response:
-        assert response.status_code == 200, response.read()
-        return sse_events(response.iter_lines())
 
 
 def test_every_service_is_ready_on_real_redis(running):
@@ -166,38 +130,6 @@ def test_eval_compares_gateways_in_one_run_and_records_the_question_split(runnin
     assert "Questions: NQ-open dev, held-back part" in (tmp_path / "summary.md").read_text()
     heldback = {json.loads(line)["question"] for line in settings.paths.nq_heldback.open()}
     assert {r["question"] for r in results["records"]} <= heldback
-
-
-def test_a_just_ingested_document_is_answered_and_cited_and_hidden_from_other_keys(running, tmp_path):
-    settings = running[0]
-    document = tmp_path / "zorblax.md"
-    document.write_text("# Zorblax reactor\n\nThe Zorblax reactor is an experimental fusion reactor in the town of "
-                        "Quentia. It was built in 1987 by the engineer Malvina Oduya.\n")
-    ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
-                            capture_output=True, text=True, env=stack_env(settings), timeout=300)
-    assert ingest.returncode == 2 and "collection_not_found" in ingest.stderr  # not created yet
-    with GatewayApi(settings.gateway_url, keys.demo_key(settings)) as api:
-        api.create("reactors", "test")
-    ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
-                            capture_output=True, text=True, env=stack_env(settings), timeout=300)
-    assert ingest.returncode == 0, ingest.stderr
-    assert "done: 1 documents indexed, 0 refused, 1 passages in reactors" in ingest.stdout
-
-    key = keys.demo_key(settings)
-    with httpx.Client(base_url=settings.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as client:
-        body = client.post("/v1/answer", json={"question": "Who built the Zorblax reactor?", "collection": "reactors",
-                                               "stream": False}).json()
-    assert body["sources"][0]["id"] == "zorblax.md#0"
-    assert body["citations"] and body["citations"][0]["id"] == "zorblax.md#0", body
-    assert "Oduya" in body["answer"]
-
-    outsider, _ = keys.create(settings, "outsider", 60)  # reads demo only
-    with httpx.Client(base_url=settings.gateway_url, headers={"Authorization": f"Bearer {outsider}"},
-                      timeout=60) as client:
-        hidden = client.post("/v1/answer", json={"question": "Who built the Zorblax reactor?",
-                                                 "collection": "reactors"})
-        assert hidden.status_code == 404 and hidden.json()["type"] == "collection_not_found"
-        assert [c["name"] for c in client.get("/v1/collections").json()["collections"]] == ["demo"]
 
 
 def test_the_load_sweep_answers_under_concurrency(running):
