@@ -16,7 +16,7 @@ class SlowIndex:
     def encode(self, queries: list[str]) -> list[str]:
         return queries
 
-    def search_encoded(self, query: str, embedding, k: int, mode: str) -> list[Passage]:  # noqa: ANN001
+    def search_encoded(self, query: str, embedding, k: int, mode: str, filters=None) -> list[Passage]:  # noqa: ANN001
         self.searched.append(query)
         return [Passage(id=f"{query}-{n}", title="", text=query) for n in range(k)]
 
