@@ -1,8 +1,8 @@
 """Ingestion jobs: one at a time, in the retriever's own background task, never in the request.
 
 A job extracts its files into documents (each bad one is reported, the rest go on), rebuilds the
-collection's index beside the one being served (a `nice`d subprocess, so searches on every
-collection keep their CPU), then hands the new index to the retriever to load and swap in.
+collection's index beside the one being served (a subprocess at the lowest CPU priority, so searches
+on every collection keep their CPU), then hands the new index to the retriever to load and swap in.
 Until that swap, searches are served from the previous version. A retriever stopped mid-job runs
 the job again at its next start (extraction and deletion are idempotent: documents are keyed by id).
 """
@@ -153,7 +153,7 @@ class IngestionWorker:
             sys.executable, "-m", "services.retriever.build.indexing", "--corpus", str(folder / "corpus.jsonl"),
             "--out", str(self.store.index_dir(job.collection)), "--checkpoint", str(self.checkpoint),
             "--threads", str(self.build_threads),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, preexec_fn=lambda: os.nice(10))
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, preexec_fn=_lowest_priority)
         tail = b""
         try:
             while chunk := await process.stderr.read(4096):
@@ -183,6 +183,14 @@ class IngestionWorker:
         job.seconds = round(time.monotonic() - started, 1)
         self.jobs.save(job)
         shutil.rmtree(self.store.uploads_dir(job.collection, job.id), ignore_errors=True)
+
+
+def _lowest_priority() -> None:
+    """The build gets only CPU time that searches leave (SCHED_IDLE on Linux; elsewhere nice 19)."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(19)
 
 
 def _encoding_fraction(tail: bytes) -> float | None:
