@@ -163,3 +163,26 @@ def test_collection_and_job_names_are_checked(ingesting):
     client.post("/v1/collections", json={"name": "plain"})
     not_multipart = client.post("/v1/collections/plain/documents", content=b"text", headers={"content-type": "text/plain"})
     assert not_multipart.status_code == 422 and "multipart/form-data" in not_multipart.json()["detail"]
+
+
+def test_a_job_left_running_by_a_stopped_retriever_is_run_at_the_next_start(home, small_index, tmp_path):
+    from services.common.contracts.collections import IngestJob, JobCounts
+    from services.retriever.collection_store import CollectionStore, JobStore
+
+    store = CollectionStore(tmp_path)
+    store.create("resumed", "")
+    job = IngestJob(id="a" * 32, collection="resumed", kind="ingest", state="running", stage="indexing", progress=0.4,
+                    counts=JobCounts(files=1), created_at=0.0, updated_at=0.0)
+    uploads = store.uploads_dir("resumed", job.id)
+    uploads.mkdir(parents=True)
+    (uploads / "00000-fact.txt").write_text(FACT)
+    JobStore(tmp_path).save(job)
+    settings = RetrieverSettings(index_dir=small_index, checkpoint_path=home.colbert_checkpoint, cpu_threads=1,
+                                 collections_root=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        assert wait_until_ready(client, timeout_s=300)["ready"]
+        done = wait_for_job(client, job.id)
+        assert done["state"] == "done" and done["counts"]["indexed"] == 1, done
+        found = client.post("/v1/search", json={"query": "Zorblax reactor", "collection": "resumed", "k": 1}).json()
+        assert found["passages"][0]["id"] == "fact.txt#0"
+    assert not uploads.exists()  # a finished job's files are removed

@@ -104,3 +104,8 @@ def test_the_web_page_streams_a_cited_answer_opens_a_citation_and_records_feedba
         records = client.get("/v1/feedback").json()["feedback"]
     mine = [r for r in records if r["answer_id"] == answer_id]
     assert [(r["rating"], r["comment"], r["question"]) for r in mine] == [("up", "<i>clear</i> and cited", QUESTION)]
+    export = tmp_path / "feedback.jsonl"
+    exported = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "feedback", "export", "--out", str(export)],
+                              capture_output=True, text=True, env=stack_env(settings), timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    assert answer_id in {json.loads(line)["answer_id"] for line in export.read_text().splitlines()}
