@@ -56,10 +56,10 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
     typer.echo(f"[{number}/{total}] {result.name}: {state}" + (f" {json.dumps(counts)}" if counts else ""))
 
 
-def _prepare(settings: StackSettings, only: list[str] | None = None) -> list[StepResult]:
+def _prepare(settings: StackSettings, only: list[str] | None = None, browser: bool = True) -> list[StepResult]:
     started = time.perf_counter()
     tuned = tuned_models_to_merge(settings.compare_model, os.environ.get("GENERATOR_MODEL"), only or ())
-    steps = build_steps(settings.paths, tuned)
+    steps = build_steps(settings.paths, tuned, browser)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})
         if unknown:
@@ -190,7 +190,7 @@ def demo(question: Annotated[str, typer.Argument(help="The question to answer.")
     """The main job: prepare, start the whole stack, and answer a question. The stack keeps running."""
     settings = StackSettings()
     try:
-        _prepare(settings)
+        _prepare(settings, browser=False)
         if not stack.supervisord_pid(settings):
             stack.up(settings, typer.echo)
         typer.echo(f"\nQ: {question}\n")

@@ -76,9 +76,10 @@ def tuned_models_to_merge(compare_model: str | None, generator_model: str | None
         name.removeprefix("model:") for name in only if name.startswith("model:")}
 
 
-def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list[Step]:
+def build_steps(home: Home, tuned_models: Collection[str] | None = None, browser: bool = True) -> list[Step]:
     """All steps; `tuned_models`: the committed adapters to merge (None: every one). A first run
-    skips those it will not serve (about 30 s each on 2 cores)."""
+    skips those it will not serve (about 30 s each on 2 cores). `browser`: Debian's Chromium, which
+    only the web page's test needs (`demo` leaves it out: about a minute of a first run)."""
     target = home.root / "packages"
 
     def env_step(env: envs.ServiceEnv) -> Step:
@@ -158,7 +159,8 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None) -> list
     return [
         Step("redis-server", lambda: {"installed": system.ensure_redis_server(home.logs / "setup-system.log")}),
         Step("kubectl", lambda: {"installed": system.ensure_kubectl(home.logs / "setup-system.log")}),
-        Step("chromium", lambda: {"installed": system.ensure_chromium(home.logs / "setup-system.log")}),
+        *([Step("chromium", lambda: {"installed": system.ensure_chromium(home.logs / "setup-system.log")})]
+          if browser else []),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
         Step("data-packages", lambda: {"installed": packages.ensure_data_packages(home, target)}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),

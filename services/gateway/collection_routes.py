@@ -3,28 +3,20 @@ collection (services/gateway/access.py), then relays to the retriever, which own
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response
-from starlette.datastructures import UploadFile
+from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.collections import (
-    DOCUMENT_ID_PATTERN,
-    NAME_PATTERN,
     CollectionInfo,
     CollectionList,
     CreateCollection,
     IngestJob,
 )
-from services.common.errors import CollectionNotFound, Forbidden, InvalidRequest, JobNotFound
+from services.common.errors import CollectionNotFound, Forbidden, JobNotFound
+from services.common.uploads import CollectionPath, DocumentIdPath, JobIdPath, uploaded_files
 from services.gateway.access import hidden, no_job, require_read, require_write
 from services.gateway.deps import Gateway, Key
 
 router = APIRouter(prefix="/v1", tags=["collections"])
-Name = Annotated[str, Path(pattern=NAME_PATTERN)]
-DocumentIdPath = Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN)]
-JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-MAX_FILES_PER_UPLOAD = 1000
 
 
 @router.get("/collections", response_model=CollectionList)
@@ -43,7 +35,7 @@ async def create_collection(body: CreateCollection, gateway: Gateway, key: Key) 
 
 
 @router.get("/collections/{name}", response_model=CollectionInfo)
-async def get_collection(name: Name, gateway: Gateway, key: Key) -> CollectionInfo:
+async def get_collection(name: CollectionPath, gateway: Gateway, key: Key) -> CollectionInfo:
     require_read(key, name)
     try:
         return await gateway.upstreams.retriever.get_json(f"/v1/collections/{name}", CollectionInfo)
@@ -52,7 +44,7 @@ async def get_collection(name: Name, gateway: Gateway, key: Key) -> CollectionIn
 
 
 @router.delete("/collections/{name}", status_code=204)
-async def delete_collection(name: Name, gateway: Gateway, key: Key) -> Response:
+async def delete_collection(name: CollectionPath, gateway: Gateway, key: Key) -> Response:
     require_write(key, name)
     try:
         await gateway.upstreams.retriever.call("DELETE", f"/v1/collections/{name}")
@@ -62,17 +54,11 @@ async def delete_collection(name: Name, gateway: Gateway, key: Key) -> Response:
 
 
 @router.post("/collections/{name}/documents", response_model=IngestJob, status_code=202)
-async def upload_documents(name: Name, request: Request, gateway: Gateway, key: Key) -> IngestJob:
+async def upload_documents(name: CollectionPath, request: Request, gateway: Gateway, key: Key) -> IngestJob:
     """multipart/form-data, one or more parts named `files`: .jsonl (id, title, text, metadata per line), .txt,
     .md, .html or .pdf. Returns the ingestion job at once; GET /v1/jobs/{id} follows it."""
     require_write(key, name)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidRequest("send the files as multipart/form-data parts named `files`")
-    async with request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=MAX_FILES_PER_UPLOAD) as form:
-        parts = [part for part in form.getlist("files") if isinstance(part, UploadFile)]
-        if not parts:
-            raise InvalidRequest("no files: send one or more multipart parts named `files`, each with a filename")
-        files = [("files", (part.filename or "file", await part.read())) for part in parts]
+    files = [("files", upload) for upload in await uploaded_files(request)]
     try:
         return await gateway.upstreams.retriever.call("POST", f"/v1/collections/{name}/documents", IngestJob,
                                                       files=files)
@@ -81,7 +67,7 @@ async def upload_documents(name: Name, request: Request, gateway: Gateway, key: 
 
 
 @router.delete("/collections/{name}/documents/{document_id:path}", response_model=IngestJob, status_code=202)
-async def delete_document(name: Name, document_id: DocumentIdPath, gateway: Gateway, key: Key) -> IngestJob:
+async def delete_document(name: CollectionPath, document_id: DocumentIdPath, gateway: Gateway, key: Key) -> IngestJob:
     require_write(key, name)
     try:
         return await gateway.upstreams.retriever.call("DELETE", f"/v1/collections/{name}/documents/{document_id}",
@@ -91,7 +77,7 @@ async def delete_document(name: Name, document_id: DocumentIdPath, gateway: Gate
 
 
 @router.get("/jobs/{job_id}", response_model=IngestJob)
-async def get_job(job_id: JobId, gateway: Gateway, key: Key) -> IngestJob:
+async def get_job(job_id: JobIdPath, gateway: Gateway, key: Key) -> IngestJob:
     """An ingestion job, if this key may read its collection."""
     try:
         job = await gateway.upstreams.retriever.get_json(f"/v1/jobs/{job_id}", IngestJob)

@@ -16,9 +16,7 @@ import redis
 
 from ninjarag import keys, stack
 from ninjarag.errors import UserError
-from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT
-from tests.conftest import free_port
 from tests.stack.conftest import answer, process_tree, stack_env, stack_settings
 
 
