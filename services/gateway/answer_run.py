@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from services.common.contracts.answer import SentenceEvent, TokenCounts
 from services.common.errors import DeadlineExceeded, UpstreamTimeout
 from services.gateway.metrics import STAGE_LATENCY
+from services.gateway.variants import Variant
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AnswerRun:
     """What one answer accumulates on its way, and its deadline."""
 
     deadline_s: float
+    variant: Variant
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from services.common.contracts.answer import AnswerEvent, CitationsEvent, DoneEvent, ErrorEvent, SentenceEvent, Source
 from services.common.contracts.collections import NAME_PATTERN
 from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
+from services.gateway.variants import ROUTED
 
 
 class ChatMessage(BaseModel):
@@ -20,10 +21,10 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=MAX_QUESTION_CHARS * 10)
 
 
-# The one model this gateway serves: the guarded RAG pipeline. Clients such as Open WebUI and LangChain
-# list models before they chat; `model` in a chat completion is echoed, not checked, until variants
-# (several generators behind one gateway) give it something to select.
-SERVED_MODEL = "ninjarag"
+# The guarded RAG pipeline as routed (each key to its sticky variant); each generator variant is also
+# listed under its own name, and `model` in a chat completion selects one (services/gateway/variants.py).
+# Clients such as Open WebUI and LangChain list models before they chat.
+SERVED_MODEL = ROUTED
 SERVED_SINCE = int(time.time())  # OpenAI's `created`: when this process began serving it
 
 
@@ -39,8 +40,9 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-def served_models() -> list[ModelCard]:
-    return [ModelCard(id=SERVED_MODEL, created=SERVED_SINCE)]
+def served_models(variants: list[str]) -> list[ModelCard]:
+    names = [SERVED_MODEL, *(name for name in variants if name != SERVED_MODEL)]
+    return [ModelCard(id=name, created=SERVED_SINCE) for name in names]
 
 
 class ChatCompletionRequest(BaseModel):

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 from pydantic import TypeAdapter
 
 from services.common.contracts.answer import (
@@ -43,6 +44,7 @@ from services.gateway.markup import inert_markup
 from services.gateway.metrics import ANSWERS, GUARD_ACTIONS, STAGE_LATENCY, TIME_TO_FIRST_SENTENCE
 from services.gateway.policy import AnswerPolicy, Release
 from services.gateway.settings import GatewaySettings
+from services.gateway.variants import Variant
 from services.gateway.versions import Versions
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ class Upstreams:
     retriever: ServiceClient
     generator: ServiceClient
     guard: ServiceClient
+    # What the variants' generator clients are made with (tests answer them in-process).
+    transport: httpx.AsyncBaseTransport | None = None
 
     async def aclose(self) -> None:
         for client in (self.retriever, self.generator, self.guard):
@@ -70,9 +74,9 @@ class AnswerPipeline:
         self.versions = versions
         self.verdicts = VerdictCache()
 
-    async def run(self, request: AnswerRequest, read_cache: bool = True) -> AsyncIterator[AnswerEvent]:
+    async def run(self, request: AnswerRequest, variant: Variant, read_cache: bool = True) -> AsyncIterator[AnswerEvent]:
         """`read_cache=False` (the client sent `Cache-Control: no-cache`) answers afresh and stores it."""
-        run = AnswerRun(deadline_s=self.settings.request_deadline_s)
+        run = AnswerRun(deadline_s=self.settings.request_deadline_s, variant=variant)
         outcome = "error"
         try:
             async for event in self._answer(request, run, read_cache):
@@ -98,12 +102,13 @@ class AnswerPipeline:
 
         retrieval = request.retrieval or self.settings.search_mode
         collection = request.collection or self.settings.default_collection
-        index_version, model = await run.stage("versions", self.versions.current(collection))
+        index_version, model = await run.stage("versions", self.versions.current(collection, run.variant))
         key = None
         if "unknown" not in (index_version, model):
             key = cache_key(request.question, {
                 "top_k": request.top_k, "max_tokens": request.max_tokens, "retrieval": retrieval, "guard": request.guard,
                 "collection": collection, "filters": json.dumps(request.filters, sort_keys=True),
+                "variant": run.variant.name,
                 "index_version": index_version, "model": model, "packing": self.settings.packing,
                 "policy": self.settings.policy.fingerprint()})
             cached = await run.stage("cache", self.cache.get(key)) if read_cache else None
@@ -175,7 +180,7 @@ class AnswerPipeline:
         generation_started = time.perf_counter()
         guard_before = run.timings.get("output_guard", 0.0)
         done: GenerateDone | None = None
-        stream = self.up.generator.stream_events("/v1/generate", body)
+        stream = run.variant.client.stream_events("/v1/generate", body)
         limit_s = self.settings.generate_timeout_s
         try:
             while True:
@@ -265,7 +270,7 @@ class AnswerPipeline:
 
     def _done(self, run: AnswerRun, verdict: str, cache_hit: bool = False) -> DoneEvent:
         run.timings["total"] = round((time.perf_counter() - run.started) * 1000, 2)
-        return DoneEvent(answer_id=run.answer_id, verdict=verdict, timings_ms=run.timings, tokens=run.tokens,
+        return DoneEvent(answer_id=run.answer_id, variant=run.variant.name, verdict=verdict, timings_ms=run.timings, tokens=run.tokens,
                          cache_hit=cache_hit, dropped=run.dropped, corrected=run.corrected)
 
     async def _refusal(self, run: AnswerRun, text: str, sources: list[Source]) -> AsyncIterator[AnswerEvent]:

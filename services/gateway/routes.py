@@ -3,14 +3,18 @@ serving class, render it as /v1/answer events or OpenAI chat completions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from services.common.contracts.answer import AnswerRequest, AnswerResponse, CitationsEvent, SentenceEvent
 from services.common.errors import Forbidden, InvalidRequest, NotFound
 from services.gateway import openai_compat
-from services.gateway.access import require_read
+from services.gateway.access import require_admin, require_read
 from services.gateway.deps import Gateway, Key
 from services.gateway.serving import answer_document
+from services.gateway.variant_records import VariantReport
+from services.gateway.variants import STICKY_HEADER
 
 router = APIRouter(prefix="/v1")
 
@@ -24,12 +28,13 @@ async def answer(body: AnswerRequest, request: Request, gateway: Gateway, key: K
                         "(evaluation stacks, never production); drop the field to get a guarded answer")
     gateway.gatekeeper.check_request_size(body.top_k, body.max_tokens)
     require_read(key, body.collection or gateway.settings.default_collection)
+    variant = gateway.variants.pick(key.key_id, request.headers.get(STICKY_HEADER), body.model)
     read_cache = "no-cache" not in request.headers.get("cache-control", "").lower()
     admission = await gateway.gatekeeper.admit(key)  # before the response starts: a refusal is still a plain 429/503
     if body.stream:
-        return gateway.stream(body, admission, lambda event: [{"event": event.event, "data": event.model_dump_json()}],
-                              read_cache)
-    return answer_document(await gateway.collect(request, body, admission, read_cache))
+        return gateway.stream(body, admission, variant,
+                              lambda event: [{"event": event.event, "data": event.model_dump_json()}], read_cache)
+    return answer_document(await gateway.collect(request, body, admission, variant, read_cache))
 
 
 @router.post("/chat/completions")
@@ -41,25 +46,35 @@ async def chat_completions(body: openai_compat.ChatCompletionRequest, http_reque
         raise InvalidRequest(str(exc).splitlines()[-1] if "validation" in str(exc) else str(exc)) from None
     gateway.gatekeeper.check_request_size(request.top_k, request.max_tokens)
     require_read(key, request.collection or gateway.settings.default_collection)
+    variant = gateway.variants.pick(key.key_id, http_request.headers.get(STICKY_HEADER), body.model)
     admission = await gateway.gatekeeper.admit(key)
     chat_id = openai_compat.completion_id()
     if body.stream:
-        return gateway.stream(request, admission, openai_compat.ChatStream(chat_id, body.model).render)
-    events = await gateway.collect(http_request, request, admission)
+        return gateway.stream(request, admission, variant, openai_compat.ChatStream(chat_id, body.model).render)
+    events = await gateway.collect(http_request, request, admission, variant)
     sentences = [e for e in events if isinstance(e, SentenceEvent)]
     citations = next((e for e in events if isinstance(e, CitationsEvent)), None)
     return openai_compat.completion(chat_id, body.model, sentences, citations, events[-1])
 
 
 @router.get("/models", response_model=openai_compat.ModelList)
-async def models(key: Key) -> openai_compat.ModelList:
+async def models(gateway: Gateway, key: Key) -> openai_compat.ModelList:
     """OpenAI's model list: what `model` in /v1/chat/completions may name."""
-    return openai_compat.ModelList(data=openai_compat.served_models())
+    return openai_compat.ModelList(data=openai_compat.served_models([v.name for v in gateway.variants.live]))
 
 
 @router.get("/models/{model_id}", response_model=openai_compat.ModelCard)
-async def model(model_id: str, key: Key) -> openai_compat.ModelCard:
-    found = next((card for card in openai_compat.served_models() if card.id == model_id), None)
+async def model(model_id: str, gateway: Gateway, key: Key) -> openai_compat.ModelCard:
+    cards = openai_compat.served_models([v.name for v in gateway.variants.live])
+    found = next((card for card in cards if card.id == model_id), None)
     if found is None:
         raise NotFound(f"no model {model_id[:100]!r} here; GET /v1/models lists the models this gateway serves")
     return found
+
+
+@router.get("/variants/report", response_model=VariantReport)
+async def variants_report(gateway: Gateway, key: Key,
+                          last: Annotated[int, Query(ge=1, le=100_000)] = 10_000) -> VariantReport:
+    """The last `last` fresh answers by variant (live and shadow), each metric with its 95% interval."""
+    require_admin(key, "the variant report")
+    return await gateway.variant_records.report(last)

@@ -31,6 +31,9 @@ from services.gateway.cache import AnswerCache
 from services.gateway.feedback import FeedbackStore
 from services.gateway.pipeline import AnswerPipeline, Upstreams
 from services.gateway.settings import GatewaySettings
+from services.gateway.shadows import ShadowRunner
+from services.gateway.variant_records import VariantRecords
+from services.gateway.variants import Variant, VariantRouter
 from services.gateway.versions import Versions
 
 log = logging.getLogger(__name__)
@@ -60,9 +63,17 @@ class GatewayService:
         self.gatekeeper = Gatekeeper(settings, self.redis)
         self.feedback = FeedbackStore(self.redis)
         self.upstreams = upstreams or upstream_clients(settings)
+        self.variants = VariantRouter.from_settings(settings.variants, self.upstreams.generator,
+                                                    self._variant_client)
         self.pipeline = AnswerPipeline(settings, self.upstreams, AnswerCache(self.redis, settings.cache_ttl_s),
-                                       Versions(self.upstreams.retriever, self.upstreams.generator,
-                                                timeout_s=settings.versions_timeout_s))
+                                       Versions(self.upstreams.retriever, timeout_s=settings.versions_timeout_s))
+        self.variant_records = VariantRecords(self.redis)
+        self.shadows = ShadowRunner(self.pipeline, self.variants, self.variant_records, settings.max_pending_shadows)
+
+    def _variant_client(self, name: str, url: str) -> ServiceClient:
+        token = self.settings.service_token.get_secret_value() if self.settings.service_token else None
+        return ServiceClient("gateway", f"generator {name}", url, timeout_s=self.settings.generate_timeout_s,
+                             token=token, transport=self.upstreams.transport)
 
     async def warm_up(self) -> str:
         try:
@@ -74,26 +85,30 @@ class GatewayService:
             return "degraded, unreachable: answering without the cache"
 
     async def aclose(self) -> None:
+        await self.shadows.aclose()
         await self.upstreams.aclose()
+        for client in self.variants.clients():
+            if client is not self.upstreams.generator:
+                await client.aclose()
         await self.redis.aclose()
 
-    def stream(self, request: AnswerRequest, admission: Admission, render: Callable[[AnswerEvent], list[dict]],
-               read_cache: bool = True) -> ClosingEventSourceResponse:
+    def stream(self, request: AnswerRequest, admission: Admission, variant: Variant,
+               render: Callable[[AnswerEvent], list[dict]], read_cache: bool = True) -> ClosingEventSourceResponse:
         """The answer as Server-Sent Events; the response owns the admission and gives it back when it closes."""
         async def events() -> AsyncIterator[dict]:
-            async for event in self._remembered(request, admission, self.pipeline.run(request, read_cache)):
+            async for event in self._remembered(request, admission, self.pipeline.run(request, variant, read_cache)):
                 for item in render(admission.observe(event)):
                     yield item
 
         return ClosingEventSourceResponse(events(), on_close=admission.finish, send_timeout_s=self.settings.send_timeout_s)
 
-    async def collect(self, http_request: Request, request: AnswerRequest, admission: Admission,
+    async def collect(self, http_request: Request, request: AnswerRequest, admission: Admission, variant: Variant,
                       read_cache: bool = True) -> list[AnswerEvent]:
         """The whole answer for a JSON response; cancelled (the generation aborted) if the client
         hangs up. An error event becomes the typed error."""
         async def events() -> list[AnswerEvent]:
             return [admission.observe(event) async for event in
-                    self._remembered(request, admission, self.pipeline.run(request, read_cache))]
+                    self._remembered(request, admission, self.pipeline.run(request, variant, read_cache))]
 
         try:
             collected = await unless_disconnected(http_request, events())
@@ -107,7 +122,8 @@ class GatewayService:
     async def _remembered(self, request: AnswerRequest, admission: Admission,
                           events: AsyncIterator[AnswerEvent]) -> AsyncIterator[AnswerEvent]:
         """The answer's events; a finished answer is remembered before its `done` goes out, so that
-        feedback on it (POST /v1/feedback) can name what it rates."""
+        feedback on it (POST /v1/feedback) can name what it rates; a fresh one is recorded for the
+        variant report, and offered to the shadow variant."""
         sentences: list[str] = []
         async for event in events:
             if isinstance(event, SentenceEvent):
@@ -116,6 +132,10 @@ class GatewayService:
                 collection = request.collection or self.settings.default_collection
                 await self.gatekeeper.redis_quietly("feedback", self.feedback.remember_answer(
                     event.answer_id, admission.key, collection, request.question, " ".join(sentences), event.verdict))
+                if not event.cache_hit:
+                    await self.gatekeeper.redis_quietly("variants", self.variant_records.record(
+                        event.variant or "", "live", event))
+                    self.shadows.offer(request, event)
             yield event
 
 

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.contracts.vocabulary import SearchMode
 from services.common.cpus import available_cpus
 from services.common.settings import ServiceSettings, secret_problems
 from services.gateway.policy import AnswerPolicySettings
+from services.gateway.variants import VariantSettings, check_variants
 
 DEV_PEPPER = "dev-pepper-change-me"
 
@@ -56,8 +57,18 @@ class GatewaySettings(ServiceSettings):
     search_timeout_s: float = Field(default=10.0, gt=0)
     generate_timeout_s: float = Field(default=120.0, gt=0)
     request_deadline_s: float = Field(default=180.0, gt=0)
+    # Generator variants (JSON: [{name, generator_url, weight, shadow, sample}]); empty: GATEWAY_GENERATOR_URL
+    # alone. Callers stick to the variant their key hashes to (variants.py).
+    variants: list[VariantSettings] = Field(default_factory=list)
+    # Shadow copies waiting or running at once; beyond it a copy is skipped (counted), never queued.
+    max_pending_shadows: int = Field(default=2, ge=1, le=64)
     # What is released, corrected or refused: one settings class, ANSWER_POLICY_* (policy.py).
     policy: AnswerPolicySettings = Field(default_factory=AnswerPolicySettings)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_make_sense(cls, variants: list[VariantSettings]) -> list[VariantSettings]:
+        return check_variants(variants)
 
     def unsafe_for_production(self) -> list[str]:
         problems = []

@@ -61,6 +61,7 @@ class Script:
     last_body: dict[str, dict] = field(default_factory=dict)
     collections: tuple[str, ...] = ("demo", "team", "secret")
     jobs: dict[str, str] = field(default_factory=dict)  # job id -> collection
+    generated_by: list[str] = field(default_factory=list)  # the generator host of each generation
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -72,7 +73,8 @@ class Script:
         if path == "/v1/index":
             return httpx.Response(200, json={"index_version": "idx-1", "passages": 2, "encoding": "plain"})
         if path == "/v1/model":
-            response = httpx.Response(200, json={"model": "test-model", "max_model_len": 2048, "prompt_template": "rag-v1"})
+            model = "test-model" if request.url.host == "generator" else f"model-{request.url.host}"
+            response = httpx.Response(200, json={"model": model, "max_model_len": 2048, "prompt_template": "rag-v1"})
             return _later(response, self.model_delay_s) if self.model_delay_s else response
         if path == "/v1/search":
             if self.retriever_unreachable:
@@ -106,6 +108,7 @@ class Script:
             return httpx.Response(200, json={"best_quote": quote if body.get("with_best_quote") else None,
                                              "sentences": [self._judge(s, passages, quote) for s in body["sentences"]]})
         if path == "/v1/generate":
+            self.generated_by.append(request.url.host)
             events = generation(self.answer)
             if self.generator_fails_mid_stream or self.generator_stalls_mid_stream:
                 return httpx.Response(200, headers={"content-type": "text/event-stream"},
@@ -195,7 +198,7 @@ def make_client(script: Script, redis_url: str, **overrides) -> TestClient:
     transport = httpx.MockTransport(script.handle)
     settings = GatewaySettings(redis_url=redis_url, **overrides)
     upstreams = Upstreams(*(ServiceClient("gateway", name, f"http://{name}", timeout_s=5, attempts=2, transport=transport)
-                            for name in ("retriever", "generator", "guard")))
+                            for name in ("retriever", "generator", "guard")), transport=transport)
     return TestClient(create_app(settings, upstreams))
 
 

@@ -26,6 +26,8 @@ class AnswerRequest(Contract):
     collection: CollectionName | None = Field(
         default=None, description="The collection to answer from; default: the gateway's GATEWAY_DEFAULT_COLLECTION.")
     filters: Filters | None = Field(default=None, description="Answer only from passages whose metadata matches.")
+    model: str | None = Field(default=None, max_length=100, description=(
+        "A generator variant by name (GET /v1/models); default: the variant this key is routed to."))
 
 
 class Source(Contract):
@@ -66,6 +68,7 @@ ANSWER_ID = Field(default=None, description="What POST /v1/feedback rates this a
 class DoneEvent(Contract):
     event: Literal["done"] = "done"
     answer_id: str | None = ANSWER_ID
+    variant: str | None = Field(default=None, description="The generator variant that answered.")
     verdict: Verdict
     timings_ms: dict[str, float]
     tokens: TokenCounts
