@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ninjarag import ask as ask_module
 from ninjarag import envs, stack, testing
-from ninjarag import collection_commands, key_commands
+from ninjarag import collection_commands, key_commands, variant_commands
 from ninjarag import keys as keys_module
 from ninjarag.errors import UserError, fail
 from ninjarag.finetune import commands as finetune_commands
@@ -35,6 +35,7 @@ app.add_typer(finetune_commands.app, name="finetune")
 app.add_typer(collection_commands.collections_app, name="collections")
 app.add_typer(collection_commands.feedback_app, name="feedback")
 app.command("ingest")(collection_commands.ingest)
+app.add_typer(variant_commands.variants_app, name="variants")
 
 DEFAULT_QUESTION = "Who directed the film 2001: A Space Odyssey?"
 

@@ -1,5 +1,5 @@
-"""The gateway's collection, ingestion and feedback API, as the command line calls it (with the
-caller's key): what `ninjarag collections`, `ingest` and `feedback export` do."""
+"""The gateway's collection, ingestion, feedback and variant-report API, as the command line calls it
+(with the caller's key): what `ninjarag collections`, `ingest`, `feedback export` and `variants report` do."""
 
 from __future__ import annotations
 
@@ -72,6 +72,10 @@ class GatewayApi:
             since = page["next_since"]
             if since is None:
                 return
+
+
+    def variant_report(self, last: int) -> dict:
+        return self._call("GET", "/v1/variants/report", params={"last": last}).json()
 
 
 def upload_batches(paths: list[Path], limit: int = UPLOAD_BATCH_BYTES) -> list[list[Path]]:

@@ -56,7 +56,7 @@ def unknown_settings(names) -> list[str]:
     return unknown
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
 def test_overlay_renders_and_validates(overlay):
     objects = render(overlay)
     kinds = {obj["kind"] for obj in objects}
@@ -68,7 +68,7 @@ def test_overlay_renders_and_validates(overlay):
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)  # raises with the path on error
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
 def test_probes_match_the_health_endpoints(overlay):
     for obj in render(overlay):
         if obj["kind"] != "Deployment":
@@ -105,7 +105,7 @@ def pod_specs(objects):
             yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "trn1-finetune"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "trn1-finetune", "local-cpu-variants"])
 def test_every_workload_meets_the_restricted_pod_security_standard(overlay):
     for name, spec in pod_specs(render(overlay)):
         assert spec["automountServiceAccountToken"] is False, name
@@ -120,7 +120,7 @@ def test_every_workload_meets_the_restricted_pod_security_standard(overlay):
             assert not container["image"].endswith(":latest") and ":" in container["image"], container["image"]
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
 def test_only_the_prepare_job_writes_the_data_volume(overlay):
     for name, spec in pod_specs(render(overlay)):
         data = [v for v in spec.get("volumes", []) if v.get("persistentVolumeClaim", {}).get("claimName") == "ninjarag-data"]
@@ -210,12 +210,31 @@ def test_trn1_finetune_job_validates_and_matches_its_recipe():
     assert arguments["completion_only_loss"] is True and arguments["max_length"] >= 4096
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
 def test_configmap_names_are_settings_the_services_read(overlay):
     for obj in render(overlay):
         if obj["kind"] in {"ConfigMap", "Secret"}:
             names = set(obj.get("data", {})) | set(obj.get("stringData", {}))
             assert unknown_settings(names - INFRASTRUCTURE_ONLY) == [], obj["metadata"]["name"]
+
+
+def test_the_variant_component_runs_a_second_generator_the_gateway_routes_to():
+    objects = render("local-cpu-variants")
+    by_kind_name = {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
+    tuned = by_kind_name[("Deployment", "generator-tuned")]
+    base = by_kind_name[("Deployment", "generator")]
+    assert tuned["spec"]["selector"] != base["spec"]["selector"]  # no pod is claimed by both
+    assert {"name": "GENERATOR_MODEL", "value": "smollm2-135m-nq-v3"} in tuned["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert by_kind_name[("Service", "generator-tuned")]["spec"]["selector"] == tuned["spec"]["template"]["metadata"]["labels"]
+    variants = json.loads(by_kind_name[("ConfigMap", "ninjarag-config")]["data"]["GATEWAY_VARIANTS"])
+    settings = GatewaySettings(variants=variants)
+    assert [(v.name, v.generator_url, v.weight) for v in settings.variants] == [
+        ("base", "http://generator:8002", 90), ("tuned", "http://generator-tuned:8002", 10)]
+    for policy in ("backends-from-gateway", "metrics-from-monitoring"):
+        selector = by_kind_name[("NetworkPolicy", policy)]["spec"]["podSelector"]["matchExpressions"][0]
+        assert "generator-tuned" in selector["values"], policy
+    egress = by_kind_name[("NetworkPolicy", "gateway-to-backends")]["spec"]["egress"][0]["to"][0]["podSelector"]
+    assert "generator-tuned" in egress["matchExpressions"][0]["values"]
 
 
 def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings():
@@ -236,7 +255,8 @@ def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings(
     assert env_names and unknown_settings(set(env_names) - INFRASTRUCTURE_ONLY) == []
     assert all(service.get("restart") == "unless-stopped" for name, service in compose["services"].items()
                if not name.startswith("init-")), "a crashed service must come back by itself"
-    for name in ("retriever", "generator", "guard"):  # the prepared data is never written by a service
+    assert compose["services"]["generator-tuned"]["profiles"] == ["variants"]  # only when a variant is wanted
+    for name in ("retriever", "generator", "generator-tuned", "guard"):  # the prepared data is never written by a service
         assert compose["services"][name]["volumes"][0] == "ninjarag-data:/data:ro", name
     # Ingested collections are the retriever's own, on a volume of their own that outlives the container.
     assert compose["services"]["retriever"]["volumes"][1:] == ["collections:/collections"]
