@@ -160,6 +160,8 @@ def evaluate(
     gateway: Annotated[list[str] | None, typer.Option(
         help="NAME=URL, repeatable: compare gateways (e.g. two models, NINJARAG_COMPARE_MODEL) in one run; "
              "default: the stack's gateway.")] = None,
+    variant: Annotated[list[str] | None, typer.Option(
+        help="Repeatable: compare generator variants behind the stack's gateway (GATEWAY_VARIANTS) in one run.")] = None,
 ) -> None:
     """Evaluate the running stack: accuracy, recall@k, citation quality and latency per system."""
     from ninjarag.eval.runner import EvalConfig, run_eval  # noqa: PLC0415 - matplotlib only when evaluating
@@ -168,6 +170,7 @@ def evaluate(
     gateways = dict(item.split("=", 1) for item in gateway or [] if "=" in item)
     if len(gateways) != len(gateway or []):
         fail("--gateway takes NAME=URL, e.g. --gateway tuned=http://127.0.0.1:8010")
+    gateways |= {name: settings.gateway_url for name in variant or []}
     config = EvalConfig(
         questions=questions or settings.paths.nq_heldback, out=out,
         gateways=gateways or {"served": settings.gateway_url},
@@ -175,7 +178,8 @@ def evaluate(
         systems=[name.strip() for name in systems.split(",") if name.strip()], limit=limit,
         concurrency=concurrency, top_k=top_k, max_tokens=max_tokens, restart=restart,
         command="ninjarag eval " + " ".join(sys.argv[2:]),
-        split=f"custom file {questions}" if questions else f"NQ-open dev, held-back part ({nq.SPLIT_RULE})")
+        split=f"custom file {questions}" if questions else f"NQ-open dev, held-back part ({nq.SPLIT_RULE})",
+        models={name: name for name in variant or []})
     try:
         config.api_key = keys_module.demo_key(settings)
         config.service_token = settings.secrets.service_token

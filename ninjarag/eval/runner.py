@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -46,6 +46,8 @@ class EvalConfig:
     restart: bool = False
     command: str = ""
     split: str = "custom question file"  # which questions, and how they were chosen (recorded in the outputs)
+    # A generator variant to ask of a gateway, by gateway name (`--variant`): its `model` in each request.
+    models: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,7 +96,8 @@ async def _run(config: EvalConfig) -> EvalOutcome:
         async def one(question: EvalQuestion, route: tuple[str, str, System]) -> None:
             gateway_name, _, system = route
             async with gate:
-                record = await _evaluate(gateways[gateway_name], guard, config, question, system)
+                record = await _evaluate(gateways[gateway_name], guard, config, question, system,
+                                         config.models.get(gateway_name))
             store.append(record)
             latest[record.key] = record
             progress.update()
@@ -117,9 +120,9 @@ async def _check_reachable(client: httpx.AsyncClient, name: str, hint: str) -> N
 
 
 async def _evaluate(gateway: httpx.AsyncClient, guard: httpx.AsyncClient, config: EvalConfig,
-                    question: EvalQuestion, system: System) -> Record:
+                    question: EvalQuestion, system: System, model: str | None) -> Record:
     request = AnswerRequest(question=question.question, top_k=config.top_k, max_tokens=config.max_tokens,
-                            retrieval=system.retrieval, guard=system.guard)
+                            retrieval=system.retrieval, guard=system.guard, model=model)
     answer = await ask_gateway(gateway, request, config.api_key)
     for _ in range(BUSY_RETRIES):  # a limit reached for a moment (a stream lease not yet given back)
         if answer.error_type not in BUSY:

@@ -22,6 +22,7 @@ def evaluate(busy_answers: int) -> tuple[object, int]:
 
     def gateway(request: httpx.Request) -> httpx.Response:
         calls["answer"] += 1
+        calls["model"] = json.loads(request.content)["model"]  # the variant asked for (`eval --variant`)
         if calls["answer"] <= busy_answers:
             return httpx.Response(429, headers={"Retry-After": "0", "content-type": "application/problem+json"},
                                   json={"type": "rate_limited", "title": "t", "status": 429, "detail": "busy"})
@@ -37,9 +38,11 @@ def evaluate(busy_answers: int) -> tuple[object, int]:
         async with httpx.AsyncClient(transport=httpx.MockTransport(gateway), base_url="http://g") as g, \
                 httpx.AsyncClient(transport=httpx.MockTransport(guard), base_url="http://guard") as gd:
             return await runner._evaluate(g, gd, config, EvalQuestion("q", "Capital of France?", ["Paris"]),
-                                          SYSTEMS["hybrid"])
+                                          SYSTEMS["hybrid"], "tuned")
 
-    return asyncio.run(run()), calls["answer"]
+    record = asyncio.run(run())
+    assert calls["model"] == "tuned"
+    return record, calls["answer"]
 
 
 def test_an_answer_refused_for_load_is_asked_again():
