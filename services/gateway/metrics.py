@@ -12,4 +12,5 @@ CACHE = Counter("ninjarag_answer_cache_total", "Answer cache lookups by result (
 GUARD_ACTIONS = Counter("ninjarag_gateway_guard_actions_total", "Sentences by guard action.", ["action"])
 REDIS_ERRORS = Counter("ninjarag_gateway_redis_errors_total", "Redis calls that failed, by use.", ["use"])
 SHADOW_COPIES = Counter("ninjarag_shadow_copies_total", "Shadow copies of live answers by outcome (answered, "
-                        "failed, skipped: too many pending).", ["outcome"])
+                        "failed, preempted by a live answer, expired without an idle moment, skipped: too many "
+                        "pending).", ["outcome"])

@@ -68,7 +68,8 @@ class GatewayService:
         self.pipeline = AnswerPipeline(settings, self.upstreams, AnswerCache(self.redis, settings.cache_ttl_s),
                                        Versions(self.upstreams.retriever, timeout_s=settings.versions_timeout_s))
         self.variant_records = VariantRecords(self.redis)
-        self.shadows = ShadowRunner(self.pipeline, self.variants, self.variant_records, settings.max_pending_shadows)
+        self.shadows = ShadowRunner(self.pipeline, self.variants, self.variant_records, settings.max_pending_shadows,
+                                    self.gatekeeper.answers, settings.shadow_yields_to_live)
 
     def _variant_client(self, name: str, url: str) -> ServiceClient:
         token = self.settings.service_token.get_secret_value() if self.settings.service_token else None
@@ -95,6 +96,8 @@ class GatewayService:
     def stream(self, request: AnswerRequest, admission: Admission, variant: Variant,
                render: Callable[[AnswerEvent], list[dict]], read_cache: bool = True) -> ClosingEventSourceResponse:
         """The answer as Server-Sent Events; the response owns the admission and gives it back when it closes."""
+        self.shadows.preempt()
+
         async def events() -> AsyncIterator[dict]:
             async for event in self._remembered(request, admission, self.pipeline.run(request, variant, read_cache)):
                 for item in render(admission.observe(event)):
@@ -106,6 +109,8 @@ class GatewayService:
                       read_cache: bool = True) -> list[AnswerEvent]:
         """The whole answer for a JSON response; cancelled (the generation aborted) if the client
         hangs up. An error event becomes the typed error."""
+        self.shadows.preempt()
+
         async def events() -> list[AnswerEvent]:
             return [admission.observe(event) async for event in
                     self._remembered(request, admission, self.pipeline.run(request, variant, read_cache))]

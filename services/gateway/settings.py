@@ -62,6 +62,9 @@ class GatewaySettings(ServiceSettings):
     variants: list[VariantSettings] = Field(default_factory=list)
     # Shadow copies waiting or running at once; beyond it a copy is skipped (counted), never queued.
     max_pending_shadows: int = Field(default=2, ge=1, le=64)
+    # A shadow copy runs only while no live answer is in progress and stops when one arrives (shared
+    # CPUs); false where the shadow variant has hardware of its own.
+    shadow_yields_to_live: bool = True
     # What is released, corrected or refused: one settings class, ANSWER_POLICY_* (policy.py).
     policy: AnswerPolicySettings = Field(default_factory=AnswerPolicySettings)
 

@@ -62,6 +62,7 @@ class Script:
     collections: tuple[str, ...] = ("demo", "team", "secret")
     jobs: dict[str, str] = field(default_factory=dict)  # job id -> collection
     generated_by: list[str] = field(default_factory=list)  # the generator host of each generation
+    slow_generators: dict[str, float] = field(default_factory=dict)  # host -> seconds before it answers
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -113,7 +114,9 @@ class Script:
             if self.generator_fails_mid_stream or self.generator_stalls_mid_stream:
                 return httpx.Response(200, headers={"content-type": "text/event-stream"},
                                       stream=_CutShort(sse(events[:2]), hang=self.generator_stalls_mid_stream))
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
+            response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse(events))
+            delay_s = self.slow_generators.get(request.url.host, 0.0)
+            return _later(response, delay_s) if delay_s else response
         return httpx.Response(404, json={"type": "not_found", "title": "t", "status": 404, "detail": path})
 
 

@@ -113,3 +113,29 @@ def test_variants_interval_maths():
     assert wilson_interval(50, 100).low == pytest.approx(0.4038, abs=1e-3)  # Wilson, 95%
     interval = mean_interval([10.0, 12.0, 14.0, 16.0])
     assert interval.mean == 13.0 and interval.low == pytest.approx(13 - 1.96 * 2.582 / 2, abs=1e-2)
+
+
+def shadow_outcomes(client) -> dict[str, float]:
+    return {line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+            for line in client.get("/metrics").text.splitlines() if line.startswith("ninjarag_shadow_copies_total{")}
+
+
+def test_a_shadow_copy_yields_to_a_live_answer(script, redis_url):
+    script.slow_generators["candidate"] = 3.0  # the copy is still generating when the next question comes
+    variants = [VARIANTS[0], {"name": "candidate", "generator_url": "http://candidate", "weight": 0,
+                              "shadow": True, "sample": 1.0}]
+    with make_client(script, redis_url, variants=variants) as client:
+        key = scoped_key(client, read=("demo",))
+        before = shadow_outcomes(client).get("preempted", 0.0)
+        read_events(client.post("/v1/answer", headers=auth(key), json={"question": QUESTION}))
+        deadline = time.monotonic() + 5
+        while "candidate" not in script.generated_by and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "candidate" in script.generated_by  # the copy started once no live answer was in progress
+        started = time.perf_counter()
+        events = read_events(client.post("/v1/answer", headers={**auth(key), "Cache-Control": "no-cache"},
+                                         json={"question": QUESTION}))
+        assert events[-1][1]["variant"] == "base" and time.perf_counter() - started < 2.0
+        while shadow_outcomes(client).get("preempted", 0.0) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert shadow_outcomes(client)["preempted"] == before + 1
