@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 
-from ninjarag import keys
 from ninjarag.collections_api import GatewayApi
 from ninjarag.settings import StackSettings
 from report import emit, percentile
@@ -82,7 +81,7 @@ def main() -> None:
     collection = f"bench-ingest-{int(time.time())}"
 
     idle = search_latencies(settings, questions, threading.Event(), args.idle_seconds)
-    with GatewayApi(settings.gateway_url, keys.demo_key(settings)) as api, tempfile.TemporaryDirectory() as tmp:
+    with GatewayApi.local(settings) as api, tempfile.TemporaryDirectory() as tmp:
         upload = Path(tmp) / "wikipedia.jsonl"
         upload.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in documents), encoding="utf-8")
         api.create(collection, "ingestion benchmark")

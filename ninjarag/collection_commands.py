@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from ninjarag import keys as keys_module
 from ninjarag.collections_api import GatewayApi, upload_batches
 from ninjarag.errors import UserError, fail
 from ninjarag.settings import StackSettings
@@ -24,8 +23,7 @@ SHOWN_ERRORS = 20
 
 
 def _api() -> GatewayApi:
-    settings = StackSettings()
-    return GatewayApi(settings.gateway_url, keys_module.demo_key(settings))
+    return GatewayApi.local(StackSettings())
 
 
 

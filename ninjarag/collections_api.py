@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 
+from ninjarag import keys
 from ninjarag.client import GatewayProblem
 from ninjarag.errors import UserError
+from ninjarag.settings import StackSettings
 from services.common.contracts.collections import CollectionInfo, CollectionList, IngestJob
 from services.common.http import bearer
 
@@ -21,6 +23,11 @@ UPLOAD_BATCH_BYTES = 32 * 1024 * 1024
 class GatewayApi:
     def __init__(self, gateway_url: str, api_key: str) -> None:
         self.client = httpx.Client(base_url=gateway_url, headers=bearer(api_key), timeout=120)
+
+    @classmethod
+    def local(cls, settings: StackSettings) -> GatewayApi:
+        """The local stack's gateway, called with NINJARAG_API_KEY or the local admin key."""
+        return cls(settings.gateway_url, keys.demo_key(settings))
 
     def __enter__(self) -> GatewayApi:
         return self

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from ninjarag import keys as keys_module
 from ninjarag.collections_api import GatewayApi
 from ninjarag.errors import UserError, fail
 from ninjarag.settings import StackSettings
@@ -25,9 +24,8 @@ def _interval(value: dict | None, scale: float = 1.0, digits: int = 1) -> str:
 def report(last: Annotated[int, typer.Option(min=1, help="How many recent answers to read.")] = 10_000) -> None:
     """Per variant and role: answers, first sentence and total ms, completion tokens, refused and
     imperfect shares, each as mean [95% interval]."""
-    settings = StackSettings()
     try:
-        with GatewayApi(settings.gateway_url, keys_module.demo_key(settings)) as api:
+        with GatewayApi.local(StackSettings()) as api:
             body = api.variant_report(last)
     except UserError as exc:
         fail(str(exc))

@@ -3,6 +3,9 @@ collection (services/gateway/access.py), then relays to the retriever, which own
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from fastapi import APIRouter, Request, Response
 
 from services.common.contracts.collections import (
@@ -17,6 +20,15 @@ from services.gateway.access import hidden, no_job, require_read, require_write
 from services.gateway.deps import Gateway, Key
 
 router = APIRouter(prefix="/v1", tags=["collections"])
+T = TypeVar("T")
+
+
+async def _relay(name: str, call: Awaitable[T]) -> T:
+    """A retriever call about collection `name`: its not-found reads exactly as a hidden collection's."""
+    try:
+        return await call
+    except CollectionNotFound:
+        raise hidden(name) from None
 
 
 @router.get("/collections", response_model=CollectionList)
@@ -37,19 +49,13 @@ async def create_collection(body: CreateCollection, gateway: Gateway, key: Key) 
 @router.get("/collections/{name}", response_model=CollectionInfo)
 async def get_collection(name: CollectionPath, gateway: Gateway, key: Key) -> CollectionInfo:
     require_read(key, name)
-    try:
-        return await gateway.upstreams.retriever.get_json(f"/v1/collections/{name}", CollectionInfo)
-    except CollectionNotFound:
-        raise hidden(name) from None
+    return await _relay(name, gateway.upstreams.retriever.get_json(f"/v1/collections/{name}", CollectionInfo))
 
 
 @router.delete("/collections/{name}", status_code=204)
 async def delete_collection(name: CollectionPath, gateway: Gateway, key: Key) -> Response:
     require_write(key, name)
-    try:
-        await gateway.upstreams.retriever.call("DELETE", f"/v1/collections/{name}")
-    except CollectionNotFound:
-        raise hidden(name) from None
+    await _relay(name, gateway.upstreams.retriever.call("DELETE", f"/v1/collections/{name}"))
     return Response(status_code=204)
 
 
@@ -59,21 +65,15 @@ async def upload_documents(name: CollectionPath, request: Request, gateway: Gate
     .md, .html or .pdf. Returns the ingestion job at once; GET /v1/jobs/{id} follows it."""
     require_write(key, name)
     files = [("files", upload) for upload in await uploaded_files(request)]
-    try:
-        return await gateway.upstreams.retriever.call("POST", f"/v1/collections/{name}/documents", IngestJob,
-                                                      files=files)
-    except CollectionNotFound:
-        raise hidden(name) from None
+    return await _relay(name, gateway.upstreams.retriever.call("POST", f"/v1/collections/{name}/documents",
+                                                               IngestJob, files=files))
 
 
 @router.delete("/collections/{name}/documents/{document_id:path}", response_model=IngestJob, status_code=202)
 async def delete_document(name: CollectionPath, document_id: DocumentIdPath, gateway: Gateway, key: Key) -> IngestJob:
     require_write(key, name)
-    try:
-        return await gateway.upstreams.retriever.call("DELETE", f"/v1/collections/{name}/documents/{document_id}",
-                                                      IngestJob)
-    except CollectionNotFound:
-        raise hidden(name) from None
+    return await _relay(name, gateway.upstreams.retriever.call(
+        "DELETE", f"/v1/collections/{name}/documents/{document_id}", IngestJob))
 
 
 @router.get("/jobs/{job_id}", response_model=IngestJob)

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.contracts.collections import NAME_PATTERN
 from services.common.contracts.vocabulary import SearchMode
 from services.common.cpus import available_cpus
 from services.common.settings import ServiceSettings, secret_problems
@@ -40,7 +41,7 @@ class GatewaySettings(ServiceSettings):
     cache_ttl_s: int = Field(default=3600, ge=0, description="0 turns the answer cache off.")
     search_mode: SearchMode = "hybrid"
     # The collection answers come from when a request names none (each key must be allowed to read it).
-    default_collection: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    default_collection: str = Field(default="demo", pattern=NAME_PATTERN)
     # Document uploads (POST /v1/collections/NAME/documents): the whole request, all files together.
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # How the generator packs passages into the prompt (services/generator/packing.py): `latency`

@@ -29,10 +29,7 @@ async def create_collection(body: CreateCollection, retriever: Retriever) -> Col
 
 @router.get("/collections/{name}", response_model=CollectionInfo)
 async def get_collection(name: CollectionPath, retriever: Retriever) -> CollectionInfo:
-    if name == retriever.settings.default_collection:
-        return retriever.collection_infos()[0]
-    retriever.collections.require(name)
-    return retriever.collections.info(name)
+    return retriever.collection_info(name)
 
 
 @router.delete("/collections/{name}", status_code=204)

@@ -41,12 +41,12 @@ class Collections:
         self.max_collections = max_collections
         self.served: dict[str, object] = {}  # name -> RetrieverIndex, for collections with passages
         self.broken: dict[str, str] = {}  # name -> why its index did not load
-        self.ingestion = IngestionWorker(self.store, self.jobs, limits, checkpoint, build_threads, self.swap_in)
+        self.ingestion = IngestionWorker(self.store, self.jobs, limits, checkpoint, build_threads, self.load)
 
     async def start(self) -> None:
         for name in self.store.names():
             try:
-                await self._load(name)
+                await self.load(name)
             except Exception:  # noqa: BLE001, S112 - logged and reported per collection; the others load
                 continue
         self.ingestion.start()
@@ -54,7 +54,7 @@ class Collections:
     async def stop(self) -> None:
         await self.ingestion.stop()
 
-    async def _load(self, name: str) -> str:
+    async def load(self, name: str) -> str:
         """Load a collection's index beside the search worker and serve it: its version."""
         index_dir = self.store.index_dir(name)
         if not index_dir.is_dir():
@@ -69,9 +69,6 @@ class Collections:
         self.broken.pop(name, None)
         self.served[name] = index
         return index.version
-
-    async def swap_in(self, name: str) -> str:
-        return await self._load(name)
 
     def index(self, name: str):  # noqa: ANN201 - RetrieverIndex, or None for a collection with nothing indexed
         self.require(name)

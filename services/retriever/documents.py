@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, field_validator
 from services.common.contracts.base import Contract
 from services.common.contracts.collections import (
     DOCUMENT_ID_PATTERN,
+    FIELD_PATTERN,
     MAX_METADATA_FIELDS,
     MAX_METADATA_LIST,
     MAX_METADATA_STRING,
@@ -32,7 +33,7 @@ from services.common.corpus import normalise
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "text", ".text": "text", ".md": "markdown",
            ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._:/-]")
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_FIELD_NAME = re.compile(FIELD_PATTERN)
 # Control characters carry nothing a reader needs (PDF text layers are full of them): they become spaces.
 _CONTROL_TO_SPACE = {code: " " for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
 

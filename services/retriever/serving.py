@@ -104,14 +104,19 @@ class RetrieverService:
             return IndexInfo(index_version=EMPTY_VERSION, passages=0, encoding="none")
         return IndexInfo(index_version=index.version, passages=len(index.passages), encoding=index.manifest.encoding)
 
-    def collection_infos(self) -> list[CollectionInfo]:
-        """The demo collection first, then the ingested ones."""
+    def collection_info(self, name: str) -> CollectionInfo:
+        if name != self.settings.default_collection:
+            self.collections.require(name)
+            return self.collections.info(name)
         index = self.current_index()
-        demo = CollectionInfo(name=self.settings.default_collection, description="The demo corpus (`ninjarag prepare`).",
+        return CollectionInfo(name=name, description="The demo corpus (`ninjarag prepare`).",
                               documents=len(index.passages), passages=len(index.passages),
                               index_version=index.version, read_only=True,
                               created_at=self.settings.index_dir.stat().st_mtime)
-        return [demo, *self.collections.infos()]
+
+    def collection_infos(self) -> list[CollectionInfo]:
+        """The demo collection first, then the ingested ones."""
+        return [self.collection_info(self.settings.default_collection), *self.collections.infos()]
 
     async def reload(self, name: str | None) -> tuple[ReloadResult, str]:
         """Load an index (default: the configured one, rebuilt) and swap to it; requests in flight

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.common.contracts.collections import NAME_PATTERN
 from services.common.paths import Home
 from services.common.settings import ComputeSettings
 
@@ -32,7 +33,7 @@ class RetrieverSettings(ComputeSettings):
     hybrid_candidates: int = Field(default=100, ge=1, le=1000)
     # Collections: the configured index is served as `default_collection` (read-only); ingested
     # collections live under collections_root, each with its own index.
-    default_collection: str = Field(default="demo", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    default_collection: str = Field(default="demo", pattern=NAME_PATTERN)
     collections_root: Path = Field(default_factory=lambda: Home.from_env().collections)
     max_collections: int = Field(default=64, ge=1, le=10_000)
     # Uploads: per request, per file, per job. Index builds run niced, on this many threads.

@@ -23,7 +23,7 @@ def test_a_just_ingested_document_is_answered_and_cited_and_hidden_from_other_ke
     ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
                             capture_output=True, text=True, env=stack_env(settings), timeout=300)
     assert ingest.returncode == 2 and "collection_not_found" in ingest.stderr  # not created yet
-    with GatewayApi(settings.gateway_url, keys.demo_key(settings)) as api:
+    with GatewayApi.local(settings) as api:
         api.create("reactors", "test")
     ingest = subprocess.run([str(REPO_ROOT / "bin" / "ninjarag"), "ingest", "reactors", str(document)],
                             capture_output=True, text=True, env=stack_env(settings), timeout=300)
@@ -51,7 +51,7 @@ def test_the_web_page_streams_a_cited_answer_opens_a_citation_and_records_feedba
     from playwright.sync_api import sync_playwright
 
     settings = running[0]
-    with GatewayApi(settings.gateway_url, keys.demo_key(settings)) as api:
+    with GatewayApi.local(settings) as api:
         api.create("markup", "passages that hold HTML")
         document = tmp_path / "markup.jsonl"
         document.write_text(json.dumps({"id": "kiln", "title": "<b>Kiln</b> history", "text": (

@@ -21,8 +21,9 @@ MetadataValue = MetadataScalar | list[MetadataScalar]
 MAX_METADATA_FIELDS = 32
 MAX_METADATA_LIST = 32
 MAX_METADATA_STRING = 200
+FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"  # a metadata field's name
 Filters = Annotated[
-    dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], MetadataValue],
+    dict[Annotated[str, Field(pattern=FIELD_PATTERN)], MetadataValue],
     Field(max_length=MAX_METADATA_FIELDS, description="Metadata equality: a passage matches when, for every field, "
           "its value equals the given value, or is one of the given list; a list-valued field matches when any of "
           "its values does."),
