@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import subprocess
 import time
@@ -25,9 +24,11 @@ import httpx
 from ninjarag import keys, stack_programs
 from ninjarag.client import ask_gateway
 from ninjarag.settings import StackSettings
+from rag_prompts import start as start_process
+from rag_prompts import stop
 from report import emit, free_port, percentile
 from services.common.contracts.answer import AnswerRequest
-from services.common.paths import REPO_ROOT, Home
+from services.common.paths import Home
 
 HOME = Home.from_env()
 BLOCK = 5
@@ -36,20 +37,9 @@ SHADOWED = "with_shadow_100pct"
 
 def start_gateway(settings: StackSettings, port: int, variants: list[dict]) -> subprocess.Popen:
     gateway = next(p for p in stack_programs.programs(settings) if p.name == "gateway")
-    env = {**os.environ, **gateway.environment, "GATEWAY_PORT": str(port), "GATEWAY_VARIANTS": json.dumps(variants),
+    env = {**gateway.environment, "GATEWAY_PORT": str(port), "GATEWAY_VARIANTS": json.dumps(variants),
            "GATEWAY_LOG_LEVEL": "WARNING", "GATEWAY_MAX_PENDING_SHADOWS": "4"}
-    process = subprocess.Popen(gateway.command.split(), env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"the gateway on port {port} did not become ready")
+    return start_process(gateway.command.split(), env, f"http://127.0.0.1:{port}/readyz", timeout_s=120)
 
 
 async def first_sentence_ms(url: str, key: str, question: str) -> float | None:
@@ -114,8 +104,7 @@ def main() -> None:
         copies = shadow_outcomes(urls[SHADOWED])
     finally:
         for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
+            stop(process)
     p50 = {name: round(percentile(values, 50), 1) for name, values in times.items()}
     report = {
         "questions": len(questions), "answers": {name: len(v) for name, v in times.items()},
