@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from services.generator.engine import Engine
@@ -9,6 +10,8 @@ from services.generator.neuron import NeuronServing
 from services.generator.remote_engine import RemoteEngine
 from services.generator.settings import GeneratorSettings
 from services.generator.vllm_engine import VllmEngine
+
+logger = logging.getLogger(__name__)
 
 
 def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
@@ -39,7 +42,8 @@ def vllm_environment(settings: GeneratorSettings) -> dict[str, str]:
 
 def neuron_serving(settings: GeneratorSettings) -> NeuronServing:
     return NeuronServing(settings.model_path, settings.max_model_len, settings.max_num_seqs, settings.tp_degree,
-                         settings.buckets, settings.neuron_compiled_artifacts)
+                         settings.buckets, settings.neuron_compiled_artifacts, settings.neuron_stack,
+                         settings.max_num_batched_tokens)
 
 
 def engine_kwargs(settings: GeneratorSettings) -> dict:
@@ -66,5 +70,7 @@ def build_engine(settings: GeneratorSettings) -> Engine:
     if settings.engine == "remote":
         return RemoteEngine(settings.remote_url, settings.model_name, settings.http_timeout_s, settings.remote_api_key)
     if settings.device == "neuron":
-        os.environ.update(neuron_serving(settings).environment())
+        neuron = neuron_serving(settings)
+        logger.info(neuron.stack.describe())
+        os.environ.update(neuron.environment())
     return VllmEngine(engine_kwargs(settings), settings.model_name)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from services.common.contracts.search import Passage
+from services.generator.buckets import bucket_ladder
 from services.generator.prompt import NumberedPassage, PromptTemplate
 from services.generator.settings import GeneratorSettings
 
@@ -43,12 +44,6 @@ class PackedPrompt:
     @property
     def padding_waste(self) -> int:
         return self.bucket - self.prompt_tokens
-
-
-def bucket_ladder(buckets: list[int], max_model_len: int) -> list[int]:
-    """The configured buckets up to max_model_len, with max_model_len itself as the last rung."""
-    ladder = sorted({b for b in buckets if b < max_model_len} | {max_model_len})
-    return ladder
 
 
 class ContextPacker:

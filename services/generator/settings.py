@@ -51,9 +51,12 @@ class GeneratorSettings(ComputeSettings):
     buckets: list[int] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
     min_passages: int = Field(default=3, ge=0)
     max_passage_tokens: int = Field(default=256, ge=16)
-    # Neuron (inf2 / trn1) only.
+    # Neuron (inf2 / trn) only.
     tp_degree: int = Field(default=1, ge=1)
     neuron_compiled_artifacts: Path | None = None
+    # The Neuron software stack the image runs (services/generator/neuron.py): nxdi (SDK 2.28, the
+    # last for inf2 / trn1) or native (the current vllm-neuron plugin, trn2 / trn3).
+    neuron_stack: Literal["nxdi", "native"] = "nxdi"
 
     @property
     def engine_dtype(self) -> str:

@@ -15,6 +15,7 @@ from ninjarag.finetune.recipe import Recipe
 from ninjarag.settings import StackSettings
 from services.common.paths import REPO_ROOT, Home
 from services.gateway.settings import GatewaySettings
+from services.generator.neuron import STACKS
 from services.generator.settings import GeneratorSettings
 from services.guard.settings import GuardSettings
 from services.retriever.settings import RetrieverSettings
@@ -56,7 +57,7 @@ def unknown_settings(names) -> list[str]:
     return unknown
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "eks-trn2", "local-cpu-variants"])
 def test_overlay_renders_and_validates(overlay):
     objects = render(overlay)
     kinds = {obj["kind"] for obj in objects}
@@ -68,7 +69,7 @@ def test_overlay_renders_and_validates(overlay):
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)  # raises with the path on error
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "eks-trn2", "local-cpu-variants"])
 def test_probes_match_the_health_endpoints(overlay):
     for obj in render(overlay):
         if obj["kind"] != "Deployment":
@@ -105,7 +106,7 @@ def pod_specs(objects):
             yield obj["metadata"]["name"], obj["spec"]["template"]["spec"]
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "trn1-finetune", "local-cpu-variants"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "eks-trn2", "trn1-finetune", "local-cpu-variants"])
 def test_every_workload_meets_the_restricted_pod_security_standard(overlay):
     for name, spec in pod_specs(render(overlay)):
         assert spec["automountServiceAccountToken"] is False, name
@@ -120,7 +121,7 @@ def test_every_workload_meets_the_restricted_pod_security_standard(overlay):
             assert not container["image"].endswith(":latest") and ":" in container["image"], container["image"]
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "eks-trn2", "local-cpu-variants"])
 def test_only_the_prepare_job_writes_the_data_volume(overlay):
     for name, spec in pod_specs(render(overlay)):
         data = [v for v in spec.get("volumes", []) if v.get("persistentVolumeClaim", {}).get("claimName") == "ninjarag-data"]
@@ -170,20 +171,27 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_justified(overlay, tmp_
                 assert check.startswith("CKV_K8S_") and len(reason) > 20, (obj["metadata"]["name"], value)
 
 
-def test_eks_inf2_puts_the_generator_on_neuron_nodes():
-    objects = render("eks-inf2")
+@pytest.mark.parametrize(("overlay", "family", "stack"), [("eks-inf2", "inf2", "nxdi"), ("eks-trn2", "trn2", "native")])
+def test_neuron_overlays_put_the_generator_on_neuron_nodes_with_a_stack_that_runs_there(overlay, family, stack):
+    objects = render(overlay)
     generator = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "generator")
     spec = generator["spec"]["template"]["spec"]
     container = spec["containers"][0]
     assert container["resources"]["limits"]["aws.amazon.com/neuron"] == "1"
     assert {"key": "aws.amazon.com/neuron", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
-    assert spec["nodeSelector"] == {"eks.amazonaws.com/instance-family": "inf2"}
+    assert spec["nodeSelector"] == {"eks.amazonaws.com/instance-family": family}
     assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 1800
     assert "/neuron-cache" in [m["mountPath"] for m in container["volumeMounts"]]
     neuron = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "generator-neuron-config")
     settings = GeneratorSettings(**{k.removeprefix("GENERATOR_").lower(): v for k, v in neuron["data"].items()
                                     if k != "GENERATOR_BUCKETS"}, buckets=yaml.safe_load(neuron["data"]["GENERATOR_BUCKETS"]))
-    assert settings.device == "neuron" and settings.tp_degree == 2 and settings.buckets[-1] == settings.max_model_len
+    assert settings.device == "neuron" and settings.buckets[-1] == settings.max_model_len
+    # The stack runs on the overlay's instances, and the image is the one built on that stack's SDK.
+    target = STACKS[settings.neuron_stack]
+    assert settings.neuron_stack == stack and family in target.instance_families
+    assert container["image"].endswith(f"generator-neuron:0.1.0-sdk{target.sdk}")
+    assert f"sdk{target.sdk}" in target.base_image
+    assert str(settings.neuron_compiled_artifacts).startswith("/neuron-cache/")
     scaler = next(o for o in objects if o["kind"] == "ScaledObject")
     assert "ninjarag_generator_requests_admitted" in scaler["spec"]["triggers"][0]["metadata"]["query"]
 
@@ -210,7 +218,7 @@ def test_trn1_finetune_job_validates_and_matches_its_recipe():
     assert arguments["completion_only_loss"] is True and arguments["max_length"] >= 4096
 
 
-@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "local-cpu-variants"])
+@pytest.mark.parametrize("overlay", ["local-cpu", "eks-inf2", "eks-trn2", "local-cpu-variants"])
 def test_configmap_names_are_settings_the_services_read(overlay):
     for obj in render(overlay):
         if obj["kind"] in {"ConfigMap", "Secret"}:

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from services.common.contracts.search import Passage
-from services.generator.packing import ContextPacker, PromptTooLong, bucket_ladder
+from services.generator.buckets import bucket_ladder
+from services.generator.packing import ContextPacker, PromptTooLong
 from services.generator.prompt import NumberedPassage, PromptTemplate
 from services.generator.settings import DEFAULT_BUCKETS
 
