@@ -69,6 +69,13 @@ def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
 def build_engine(settings: GeneratorSettings) -> Engine:
     if settings.engine == "remote":
         return RemoteEngine(settings.remote_url, settings.model_name, settings.http_timeout_s, settings.remote_api_key)
+    if settings.engine == "sagemaker":
+        # Imported here: boto3 is needed only by deployments that use it.
+        from services.generator.sagemaker_engine import SageMakerEngine
+        return SageMakerEngine(settings.sagemaker_endpoint, settings.model_name, settings.http_timeout_s,
+                               max_streams=settings.max_num_seqs + settings.max_queued,
+                               region=settings.sagemaker_region, endpoint_url=settings.sagemaker_endpoint_url,
+                               target_variant=settings.sagemaker_target_variant)
     if settings.device == "neuron":
         neuron = neuron_serving(settings)
         logger.info(neuron.stack.describe())

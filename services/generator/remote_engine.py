@@ -4,7 +4,6 @@ vLLM abort the request."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +11,7 @@ from httpx_sse import aconnect_sse
 
 from services.common.errors import UpstreamError
 from services.common.http import bearer
+from services.generator.completions import completion_body, deltas_from_events
 from services.generator.engine import Delta, Sampling
 
 
@@ -32,38 +32,19 @@ class RemoteEngine:
             raise UpstreamError(f"the remote engine serves {served}, not {self.model_name!r}")
 
     async def stream(self, request_id: str, prompt_token_ids: list[int], sampling: Sampling) -> AsyncIterator[Delta]:
-        body = {"model": self.model_name, "prompt": prompt_token_ids, "max_tokens": sampling.max_tokens,
-                "temperature": sampling.temperature, "stream": True, "stream_options": {"include_usage": True}}
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
-        if sampling.repetition_penalty != 1.0:  # a vLLM extension to the OpenAI API
-            body["repetition_penalty"] = sampling.repetition_penalty
+        body = completion_body(self.model_name, prompt_token_ids, sampling)
         self._streams += 1
         try:
-            async for delta in self._deltas(body, request_id):
-                yield delta
+            async with aconnect_sse(self._client, "POST", "/v1/completions", json=body,
+                                    headers={"X-Request-ID": request_id}) as source:
+                if source.response.is_error:
+                    await source.response.aread()
+                    raise UpstreamError(
+                        f"remote engine answered {source.response.status_code}: {source.response.text[:300]}")
+                async for delta in deltas_from_events(sse.data async for sse in source.aiter_sse()):
+                    yield delta
         finally:
             self._streams -= 1
-
-    async def _deltas(self, body: dict, request_id: str) -> AsyncIterator[Delta]:
-        generated, finish_reason = 0, None
-        async with aconnect_sse(self._client, "POST", "/v1/completions", json=body,
-                                headers={"X-Request-ID": request_id}) as source:
-            if source.response.is_error:
-                await source.response.aread()
-                raise UpstreamError(f"remote engine answered {source.response.status_code}: {source.response.text[:300]}")
-            async for sse in source.aiter_sse():
-                if sse.data == "[DONE]":
-                    break
-                chunk = json.loads(sse.data)
-                for choice in chunk.get("choices", []):
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    generated += 1  # one token per chunk until the usage chunk says exactly
-                    if choice.get("text"):
-                        yield Delta(choice["text"], generated, None)
-                if chunk.get("usage"):
-                    generated = chunk["usage"].get("completion_tokens", generated)
-        yield Delta("", generated, finish_reason or "stop")
 
     def unfinished_requests(self) -> int:
         return self._streams

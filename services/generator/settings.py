@@ -26,9 +26,17 @@ class GeneratorSettings(ComputeSettings):
     model: str = Field(default="smollm2-135m-instruct", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     model_path: Path = Field(default_factory=lambda data: Home.from_env().models / data["model"])
     model_name: str = Field(default_factory=lambda data: data["model"])
-    engine: Literal["vllm", "remote"] = "vllm"
+    engine: Literal["vllm", "remote", "sagemaker"] = "vllm"
     remote_url: str | None = None
     remote_api_key: str | None = None
+    # engine=sagemaker: a real-time endpoint serving vLLM's /invocations (sagemaker/endpoint.yaml).
+    # Credentials and, unless set here, the region come from boto3's standard chain.
+    sagemaker_endpoint: str | None = Field(default=None, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    sagemaker_region: str | None = None
+    # Pins one production variant; unset, SageMaker splits traffic by the variants' weights.
+    sagemaker_target_variant: str | None = None
+    # Another address for the SageMaker APIs: a VPC interface endpoint, or the tests' local fake.
+    sagemaker_endpoint_url: str | None = None
     device: Literal["cpu", "neuron", "cuda"] = "cpu"
     # auto: bfloat16 where the CPU computes it natively (or on an accelerator), else float32.
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
@@ -65,7 +73,9 @@ class GeneratorSettings(ComputeSettings):
         return "bfloat16" if self.device != "cpu" or has_native_bf16() else "float32"
 
     @model_validator(mode="after")
-    def _remote_needs_url(self) -> GeneratorSettings:
+    def _remote_engines_need_an_address(self) -> GeneratorSettings:
         if self.engine == "remote" and not self.remote_url:
             raise ValueError("GENERATOR_ENGINE=remote needs GENERATOR_REMOTE_URL")
+        if self.engine == "sagemaker" and not self.sagemaker_endpoint:
+            raise ValueError("GENERATOR_ENGINE=sagemaker needs GENERATOR_SAGEMAKER_ENDPOINT (the endpoint's name)")
         return self
