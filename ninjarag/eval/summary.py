@@ -54,6 +54,7 @@ def _system_summary(rows: list[Record]) -> dict:
         "accuracy_when_not_retrievable": _mean([r.accuracy for r in miss]),
         "retrievable_share": _mean([float(r.retrievable) for r in retrieved]),
         "mean_completion_tokens": _mean([r.completion_tokens for r in answered if r.completion_tokens is not None]),
+        "mean_prompt_tokens": _mean([r.prompt_tokens for r in answered if r.prompt_tokens is not None]),
     }
 
 
@@ -65,7 +66,7 @@ def _cell(value: float | None, percent: bool = True) -> str:
 
 def markdown_table(summary: dict[str, dict]) -> str:
     header = ("| system | n | accuracy | EM | F1 | R@1 | R@5 | R@10 | acc. retrievable / not | cit. P | cit. R "
-              "| answer cited | refused | dropped sent. | corrected sent. | repeated sent. | first sentence p50 / p95 ms | total p50 / p95 ms | answer tokens | errors |")
+              "| answer cited | refused | dropped sent. | corrected sent. | repeated sent. | first sentence p50 / p95 ms | total p50 / p95 ms | prompt tokens | answer tokens | errors |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for name, s in summary.items():
         recall = s["recall"] or {}
@@ -79,7 +80,7 @@ def markdown_table(summary: dict[str, dict]) -> str:
             _cell(s.get("repeated_sentence_share")),
             f"{_cell(first.get('p50'), False)} / {_cell(first.get('p95'), False)}",
             f"{_cell(total.get('p50'), False)} / {_cell(total.get('p95'), False)}",
-            _cell(s["mean_completion_tokens"], False),
+            _cell(s.get("mean_prompt_tokens"), False), _cell(s["mean_completion_tokens"], False),
             ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "0",
         ]) + " |")
     return "\n".join(lines)
