@@ -8,8 +8,8 @@ trn2.48xlarge, for this system's measured tokens per answer under both packing p
    (every batch slot busy), cost per million answers, replicas and instances for --target answers/s,
    and the KEDA threshold (admitted requests per replica).
 
-    .ninjarag/venvs/cli/bin/python bench/capacity.py --records docs/results/token-counts/results.json \
-        [--first-sentence-p95 3] [--target 10] [--price trn2.48xlarge=38.47] [--out bench/results/capacity.json]
+    .ninjarag/venvs/cli/bin/python bench/capacity.py [--records docs/results/token-counts/results.json] \
+        [--first-sentence-p95 5] [--target 10] [--price trn2.48xlarge=38.47] [--out bench/results/capacity.json]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ninjarag.capacity.measured import workloads_from_results
 from ninjarag.capacity.planning import DEPLOYMENTS, HOURLY_USD, calibrated, plan, replica_capacity
 from ninjarag.capacity.published import BENCHMARKS, TGI_70B_OTHER_RUNS, TGI_LLAMA3_70B_INF2_48XLARGE, calibrate, reproduce
 from report import emit
+from services.common.paths import REPO_ROOT
 
 
 def calibration_report() -> tuple[list[dict], list[str]]:
@@ -77,8 +78,8 @@ def plan_report(records: Path, first_sentence_p95: float, target: float, prices:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=Path, default=Path("docs/results/token-counts/results.json"))
-    parser.add_argument("--first-sentence-p95", type=float, default=3.0)
+    parser.add_argument("--records", type=Path, default=REPO_ROOT / "docs/results/token-counts/results.json")
+    parser.add_argument("--first-sentence-p95", type=float, default=5.0)
     parser.add_argument("--target", type=float, default=10.0, help="answers per second to plan for")
     parser.add_argument("--price", action="append", default=[], metavar="INSTANCE=USD")
     parser.add_argument("--out", type=Path)

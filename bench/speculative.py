@@ -24,7 +24,6 @@ from rag_prompts import HOME, OUTPUT_TOKENS, rag_requests, retrieve
 from report import emit, percentile
 
 LEVELS = (1, 8)
-NGRAM = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4, "prompt_lookup_min": 2}
 
 
 def pack(requests: list[dict]) -> list[list[int]]:
@@ -45,22 +44,21 @@ def spec_counters() -> tuple[int, int]:
     return values.get("vllm:spec_decode_num_draft_tokens", 0), values.get("vllm:spec_decode_num_accepted_tokens", 0)
 
 
-async def run_engine(warm_up: list[int], prompts: dict[int, list[list[int]]], speculative: dict | None) -> dict:
+async def run_engine(warm_up: list[int], prompts: dict[int, list[list[int]]], speculative: str) -> dict:
+    from services.generator.engines import engine_kwargs, vllm_environment
+    from services.generator.settings import GeneratorSettings
+
+    # The service's vLLM environment (the engine in this process, its caches) before vLLM reads it.
+    settings = GeneratorSettings(speculative=speculative)
+    settings.apply_cpu_threads()
+    for key, value in vllm_environment(settings).items():
+        os.environ.setdefault(key, value)
     from vllm import SamplingParams
     from vllm.engine.arg_utils import AsyncEngineArgs
     from vllm.sampling_params import RequestOutputKind
     from vllm.v1.engine.async_llm import AsyncLLM
 
-    from services.generator.engines import engine_kwargs, vllm_environment
-    from services.generator.settings import GeneratorSettings
-
-    settings = GeneratorSettings()
-    settings.apply_cpu_threads()
-    for key, value in vllm_environment(settings).items():
-        os.environ.setdefault(key, value)
-    kwargs = engine_kwargs(settings) | {"disable_log_stats": False}
-    if speculative:
-        kwargs["speculative_config"] = speculative
+    kwargs = engine_kwargs(settings) | {"disable_log_stats": False}  # the acceptance counters
     started = time.perf_counter()
     engine = AsyncLLM.from_engine_args(AsyncEngineArgs(**kwargs))
     ids = iter(range(10**9))
@@ -118,13 +116,16 @@ def main() -> None:
     # A third of the prompts one at a time, the rest 8 at a time; each engine gets the same ones.
     single = args.questions // 3
     prompts = {1: token_ids[1:1 + single], 8: token_ids[1 + single:]}
-    runs = {"off": asyncio.run(run_engine(token_ids[0], prompts, None)),
-            "ngram": asyncio.run(run_engine(token_ids[0], prompts, NGRAM))}
+    runs = {mode: asyncio.run(run_engine(token_ids[0], prompts, mode)) for mode in ("off", "ngram")}
     same = {level: sum(runs["off"]["outputs"][level][i] == runs["ngram"]["outputs"][level][i]
                        for i in runs["off"]["outputs"][level]) for level in runs["off"]["outputs"]}
     for run in runs.values():
         run.pop("outputs")
-    report = {"ngram_config": NGRAM, "prompt_tokens_mean": round(statistics.fmean(len(t) for t in token_ids)),
+    from services.generator.engines import speculative_config
+    from services.generator.settings import GeneratorSettings
+
+    report = {"ngram_config": speculative_config(GeneratorSettings(speculative="ngram")),
+              "prompt_tokens_mean": round(statistics.fmean(len(t) for t in token_ids)),
               "runs": runs, "same_output_tokens": same,
               "ratio_ngram_to_off": {str(level): {
                   "output_tokens_per_s": round(runs["ngram"][str(level)]["output_tokens_per_s"]

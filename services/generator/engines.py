@@ -50,6 +50,14 @@ def engine_kwargs(settings: GeneratorSettings) -> dict:
     return _device_engine_kwargs(settings) | {"stream_interval": settings.stream_interval}
 
 
+def speculative_config(settings: GeneratorSettings) -> dict | None:
+    if settings.speculative == "off":
+        return None
+    # Drafts need a match of at least 2 and at most 4 tokens in the prompt (vLLM's prompt lookup).
+    return {"method": "ngram", "num_speculative_tokens": settings.speculative_tokens,
+            "prompt_lookup_min": 2, "prompt_lookup_max": 4}
+
+
 def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
     if settings.device == "neuron":
         return neuron_serving(settings).engine_kwargs()
@@ -63,6 +71,7 @@ def _device_engine_kwargs(settings: GeneratorSettings) -> dict:
         "enforce_eager": settings.enforce_eager,
         "seed": 0,
         "disable_log_stats": True,
+        "speculative_config": speculative_config(settings),
     }
 
 

@@ -59,3 +59,4 @@ def test_settings_choose_the_stack_and_each_stack_says_what_it_targets():
     assert "trn2" in neuron.stack.describe() and "inf2" not in neuron.stack.describe()
     assert "inf2" in STACKS["nxdi"].instance_families and "sdk2.28" in STACKS["nxdi"].base_image
     assert GeneratorSettings().neuron_stack == "nxdi"
+
