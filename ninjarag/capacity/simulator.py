@@ -2,14 +2,10 @@
 inter-token latency and output throughput follow from a few per-hardware constants and a workload.
 
 The server (one model replica) alternates between prefill and decode steps, as vLLM on Neuron
-(NxD Inference, no chunked prefill) and TGI-neuron do:
-- waiting requests are admitted while fewer than `max_batch` are running; a prefill costs
-  `prefill_s_per_token` per prompt token and produces the first token; decoding waits meanwhile;
-- vLLM (NxD Inference, `ctx_batch_size` 1) admits one request per prefill as soon as a slot is free;
-- TGI's router (`tgi_router`) admits all waiting requests in one prefill, but while requests are
-  running only once the waiting ones number `waiting_served_ratio` (1.2) times the running ones or
-  `max_waiting_tokens` (20) decode steps have passed since the last admission; this regroups
-  closed-loop clients into batches that start together;
+(NxD Inference, `ctx_batch_size` 1, no chunked prefill) does:
+- a waiting request is admitted, one per prefill, as soon as fewer than `max_batch` are running;
+  its prefill costs `prefill_s_per_token` per prompt token and produces the first token; decoding
+  waits meanwhile;
 - otherwise each decode step emits one token for every running request and takes
   `step_s + step_s_per_extra_seq * (running - 1)` (memory-bound: nearly flat in the batch).
 Clients are either `users` in a closed loop (the benchmarks the constants are calibrated on: each
@@ -25,6 +21,8 @@ import statistics
 from collections import deque
 from dataclasses import dataclass
 
+from ninjarag.eval.metrics import percentile
+
 
 @dataclass(frozen=True)
 class Server:
@@ -32,9 +30,6 @@ class Server:
     step_s: float
     step_s_per_extra_seq: float
     max_batch: int
-    tgi_router: bool = False
-    waiting_served_ratio: float = 1.2
-    max_waiting_tokens: int = 20
 
     def step(self, running: int) -> float:
         return self.step_s + self.step_s_per_extra_seq * (running - 1)
@@ -102,22 +97,17 @@ def simulate(server: Server, workload: Workload, *, users: int | None = None, ra
             arrive(at, None)
 
     now, waiting, running, finished = 0.0, deque(), [], []
-    sent, steps_since_admission = len(arrivals), 0
+    sent = len(arrivals)
     while len(finished) < requests:
         while arrivals and arrivals[0][0] <= now:
             waiting.append(heapq.heappop(arrivals)[2])
-        if waiting and len(running) < server.max_batch and _admits(server, len(waiting), len(running),
-                                                                   steps_since_admission):
-            room = server.max_batch - len(running)
-            joining = [waiting.popleft() for _ in range(min(room, len(waiting)) if server.tgi_router else 1)]
-            now += sum(r.prompt for r in joining) * server.prefill_s_per_token
-            for request in joining:
-                request.generated, request.first_token = 1, now
-            running.extend(joining)
-            steps_since_admission = 0
+        if waiting and len(running) < server.max_batch:
+            joining = waiting.popleft()
+            now += joining.prompt * server.prefill_s_per_token
+            joining.generated, joining.first_token = 1, now
+            running.append(joining)
         elif running:
             now += server.step(len(running))
-            steps_since_admission += 1
             for request in running:
                 request.generated += 1
         elif arrivals:
@@ -139,12 +129,6 @@ def simulate(server: Server, workload: Workload, *, users: int | None = None, ra
     return _measure(finished)
 
 
-def _admits(server: Server, waiting: int, running: int, steps_since_admission: int) -> bool:
-    if not server.tgi_router or running == 0 or steps_since_admission >= server.max_waiting_tokens:
-        return True
-    return waiting >= int(running * server.waiting_served_ratio)
-
-
 def _measure(finished: list[_Request]) -> Result:
     ttft = sorted(r.first_token - r.arrival for r in finished)
     first_sentence = sorted((r.first_sentence or r.finish) - r.arrival for r in finished)
@@ -152,11 +136,8 @@ def _measure(finished: list[_Request]) -> Result:
     start = min(r.arrival for r in finished)
     span = max(r.finish for r in finished) - start
     return Result(
-        ttft_p50_s=statistics.median(ttft), ttft_p95_s=_percentile(ttft, 95),
-        first_sentence_p50_s=statistics.median(first_sentence), first_sentence_p95_s=_percentile(first_sentence, 95),
+        ttft_p50_s=statistics.median(ttft), ttft_p95_s=percentile(ttft, 95),
+        first_sentence_p50_s=statistics.median(first_sentence), first_sentence_p95_s=percentile(first_sentence, 95),
         itl_mean_s=statistics.fmean(gaps) if gaps else 0.0,
         output_tokens_per_s=sum(r.output for r in finished) / span, answers_per_s=len(finished) / span)
 
-
-def _percentile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 from services.common.cpus import available_cpus, has_native_bf16
 from services.common.paths import Home
 from services.common.settings import ComputeSettings
+from services.generator.neuron import StackName
 
 DEFAULT_BUCKETS = [128, 256, 512, 1024, 2048, 4096, 8192]
 
@@ -70,7 +71,7 @@ class GeneratorSettings(ComputeSettings):
     neuron_compiled_artifacts: Path | None = None
     # The Neuron software stack the image runs (services/generator/neuron.py): nxdi (SDK 2.28, the
     # last for inf2 / trn1) or native (the current vllm-neuron plugin, trn2 / trn3).
-    neuron_stack: Literal["nxdi", "native"] = "nxdi"
+    neuron_stack: StackName = "nxdi"
 
     @property
     def engine_dtype(self) -> str:

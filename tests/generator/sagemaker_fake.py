@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import struct
 import threading
 import time
@@ -22,6 +21,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from tests.conftest import free_port
 
 ACCESS_KEY, SECRET_KEY, REGION = "AKIDFAKESAGEMAKER", "fake-secret-key-for-the-local-sagemaker", "us-east-1"
 
@@ -135,12 +136,6 @@ class FakeSageMaker:
         except asyncio.CancelledError:
             self.aborted.append(inference_id)
             raise
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RunningFake:
