@@ -20,7 +20,7 @@ from ninjarag.errors import UserError, fail
 from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from ninjarag.prepare import nq
-from ninjarag.prepare.steps import StepResult, build_steps, run_steps, tuned_models_to_merge
+from ninjarag.prepare.steps import StepResult, build_steps, run_steps, models_to_prepare
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
 from services.common.corpus import CorpusFormatError, iter_passages
@@ -59,8 +59,8 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
 
 def _prepare(settings: StackSettings, only: list[str] | None = None, browser: bool = True) -> list[StepResult]:
     started = time.perf_counter()
-    tuned = tuned_models_to_merge(settings.compare_model, os.environ.get("GENERATOR_MODEL"), only or ())
-    steps = build_steps(settings.paths, tuned, browser)
+    models = models_to_prepare(settings.compare_model, os.environ.get("GENERATOR_MODEL"), only or ())
+    steps = build_steps(settings.paths, models, browser)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})
         if unknown:

@@ -13,7 +13,7 @@ from ninjarag.errors import UserError
 from ninjarag.finetune.plot import plot_loss
 from ninjarag.finetune.recipe import DEFAULT_RECIPE, Recipe
 from ninjarag.settings import StackSettings
-from services.common.paths import ADAPTERS_DIR
+from services.common.paths import ADAPTERS_DIR, Home
 
 app = typer.Typer(no_args_is_help=True, help="Fine-tune the local generator model (LoRA, on the CPU).")
 RecipeOption = Annotated[Path, typer.Option(help="The recipe TOML (data mix, prompt shape, training run).")]
@@ -26,21 +26,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _recipe(path: Path) -> Recipe:
+def _recipe(path: Path, home: Home) -> Recipe:
     if not path.is_file():
         _fail(f"no recipe {path}")
     try:
-        return Recipe.load(path)
+        recipe = Recipe.load(path)
     except ValueError as exc:
         _fail(f"{path}: {exc}")
-    raise AssertionError  # unreachable: _fail raises
+    if not (home.models / recipe.base_model / "config.json").is_file():
+        _fail(f"the recipe's base model {recipe.base_model} is not prepared: run "
+              f"`ninjarag prepare --only model:{recipe.base_model}`")
+    return recipe
 
 
 @app.command()
 def data(recipe: RecipeOption = DEFAULT_RECIPE) -> None:
     """Build the training set by distant supervision (needs the stack's retriever: `ninjarag up`)."""
     settings = StackSettings()
-    home, parsed = settings.paths, _recipe(recipe)
+    home = settings.paths
+    parsed = _recipe(recipe, home)
     retriever_url = f"http://{settings.host}:{settings.retriever_port}"
     try:
         ready = httpx.get(f"{retriever_url}/readyz", timeout=5).status_code == 200
@@ -63,7 +67,8 @@ def train(
 ) -> None:
     """Train the recipe's LoRA adapter; resumes from the newest checkpoint; writes adapters/<name>/."""
     settings = StackSettings()
-    home, parsed = settings.paths, _recipe(recipe)
+    home = settings.paths
+    parsed = _recipe(recipe, home)
     run_dir, out, data_dir = home.finetune / "runs" / parsed.name, ADAPTERS_DIR / parsed.name, home.finetune / "data" / parsed.name
     if not (data_dir / "manifest.json").is_file():
         _fail(f"no training data in {data_dir}: run `ninjarag finetune data` first")

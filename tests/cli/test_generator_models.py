@@ -1,0 +1,80 @@
+"""Packaged generator models beyond the default: joined from their parts with a hash check, and
+prepared only when something serves them or an adapter is merged into them."""
+
+import hashlib
+import json
+
+import pytest
+
+from ninjarag.errors import UserError
+from ninjarag.prepare import generator_models
+from ninjarag.prepare.generator_models import PackagedModel, join_gguf
+from ninjarag.prepare.steps import build_steps, models_to_prepare
+from services.common.paths import Home
+
+QWEN = generator_models.QWEN25_CODER_05B.name
+
+
+def _parts(target, contents):
+    names = []
+    for number, content in enumerate(contents, start=1):
+        path = target / f"pkg{number}" / "data" / f"part{number:02d}.bin"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+        names.append(str(path.relative_to(target)))
+    return tuple(names)
+
+
+def test_parts_are_joined_in_order_once_their_hash_matches(tmp_path):
+    contents = [b"GGUF" + b"a" * 3000, b"b" * 2000, b"c" * 10]
+    parts = _parts(tmp_path / "packages", contents)
+    model = PackagedModel("m", {}, parts, hashlib.sha256(b"".join(contents)).hexdigest())
+    joined = join_gguf(model, tmp_path / "packages", tmp_path / "cache" / "m.gguf")
+    assert joined.read_bytes() == b"".join(contents)
+
+
+def test_a_wrong_hash_names_both_hashes_and_leaves_nothing_behind(tmp_path):
+    parts = _parts(tmp_path / "packages", [b"one", b"two"])
+    model = PackagedModel("m", {"pkg-part1": "1.0"}, parts, "0" * 64)
+    out = tmp_path / "cache" / "m.gguf"
+    with pytest.raises(UserError) as raised:
+        join_gguf(model, tmp_path / "packages", out)
+    assert hashlib.sha256(b"onetwo").hexdigest() in str(raised.value) and "0" * 64 in str(raised.value)
+    assert "rerun `ninjarag prepare`" in str(raised.value)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_missing_part_says_what_to_do(tmp_path):
+    model = PackagedModel("m", {}, ("pkg/data/part01.bin", "pkg/data/part02.bin"), "0" * 64)
+    with pytest.raises(UserError, match="rerun `ninjarag prepare`"):
+        join_gguf(model, tmp_path, tmp_path / "m.gguf")
+
+
+def _step_names(home, models):
+    return [step.name for step in build_steps(home, models, browser=False)]
+
+
+def test_only_the_default_model_is_built_unless_another_is_served_or_named(tmp_path):
+    home = Home(tmp_path)
+    assert f"model:{QWEN}" not in _step_names(home, models_to_prepare(None, None))
+    assert "generator-model" in _step_names(home, models_to_prepare(None, None))
+    for served in (models_to_prepare(QWEN, None), models_to_prepare(None, QWEN),
+                   models_to_prepare(None, None, [f"model:{QWEN}"])):
+        names = _step_names(home, served)
+        assert f"model:{QWEN}" in names and "generator-model" in names
+
+
+def test_merging_an_adapter_builds_its_base_model_first(tmp_path, monkeypatch):
+    adapters = tmp_path / "adapters"
+    (adapters / "qwen-tuned").mkdir(parents=True)
+    (adapters / "qwen-tuned" / "manifest.json").write_text(json.dumps({"name": "qwen-tuned", "base_model": QWEN}))
+    monkeypatch.setattr("ninjarag.prepare.steps.ADAPTERS_DIR", adapters)
+    names = _step_names(Home(tmp_path), {"qwen-tuned"})
+    assert names.index(f"model:{QWEN}") < names.index("model:qwen-tuned")
+
+
+def test_every_packaged_model_pins_its_packages_and_parts():
+    for model in generator_models.PACKAGED_MODELS.values():
+        assert model.pypi and all(version for version in model.pypi.values())
+        assert model.gguf_parts
+        assert len(model.gguf_parts) == 1 or model.gguf_sha256  # joined parts are always checked
