@@ -20,7 +20,7 @@ from ninjarag.errors import UserError, fail
 from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
 from ninjarag.prepare import nq
-from ninjarag.prepare.steps import StepResult, build_steps, run_steps, models_to_prepare
+from ninjarag.prepare.steps import StepResult, build_steps, models_to_prepare, run_steps
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
 from services.common.corpus import CorpusFormatError, iter_passages
@@ -59,7 +59,7 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
 
 def _prepare(settings: StackSettings, only: list[str] | None = None, browser: bool = True) -> list[StepResult]:
     started = time.perf_counter()
-    models = models_to_prepare(settings.compare_model, os.environ.get("GENERATOR_MODEL"), only or ())
+    models = models_to_prepare(settings.compare_models, os.environ.get("GENERATOR_MODEL"), only or ())
     steps = build_steps(settings.paths, models, browser)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})

@@ -27,15 +27,21 @@ class StackSettings(BaseSettings):
     guard_port: int = Field(default=8003, ge=1, le=65535)
     redis_port: int = Field(default=6379, ge=1, le=65535)
     ready_timeout_s: float = Field(default=600.0, gt=0)
-    # A second model served beside the first (its own generator and gateway, ports + the offset) for
-    # side-by-side evaluations: a model folder name under <home>/models, e.g. smollm2-135m-nq-v1.
-    compare_model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    # Models served beside the first, each with its own generator and gateway (ports + the offset,
+    # + twice the offset, ...) for side-by-side evaluations: model folder names under <home>/models,
+    # comma-separated (at most 3), e.g. smollm2-135m-nq-v1.
+    compare_model: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(,[A-Za-z0-9][A-Za-z0-9._-]{0,99}){0,2}$")
     compare_port_offset: int = Field(default=10, ge=1, le=1000)
-    # How the comparison gateway packs passages, when it differs from the first (a fine-tune
-    # trained on the latency packing is served with it): GATEWAY_PACKING for the second gateway.
+    # How the comparison gateways pack passages, when it differs from the first (a fine-tune
+    # trained on the latency packing is served with it): GATEWAY_PACKING for the other gateways.
     compare_packing: Literal["quality", "latency"] | None = None
     # The key `ask` sends as `Authorization: Bearer`.
     api_key: str | None = None
+
+    @property
+    def compare_models(self) -> list[str]:
+        return self.compare_model.split(",") if self.compare_model else []
 
     @property
     def paths(self) -> Home:

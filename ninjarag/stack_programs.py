@@ -75,23 +75,24 @@ def programs(settings: StackSettings) -> list[Program]:
                 **{f"GATEWAY_{up.upper()}_URL": f"http://{host}:{p}" for up, p in service_ports.items() if up != "gateway"},
             }
         result.append(Program(name, port, f"{envs.python_of(home, name)} -m services.{name}", env))
-    if settings.compare_model:
-        result += comparison_programs(settings, result)
+    for number, model in enumerate(settings.compare_models, start=1):
+        result += comparison_programs(settings, result, model, number)
     return result
 
 
-def comparison_programs(settings: StackSettings, progs: list[Program]) -> list[Program]:
-    """A second generator serving NINJARAG_COMPARE_MODEL and a second gateway in front of it, sharing
-    Redis, the retriever, the guard and the keys: `ninjarag eval --gateway` compares both models on the
-    same retrieval in one run."""
+def comparison_programs(settings: StackSettings, progs: list[Program], model: str, number: int) -> list[Program]:
+    """Another generator serving one of NINJARAG_COMPARE_MODEL's models and another gateway in front of
+    it (ports + number x the offset), sharing Redis, the retriever, the guard and the keys: `ninjarag
+    eval --gateway` compares the models on the same retrieval in one run."""
     by_name = {prog.name: prog for prog in progs}
-    offset, host = settings.compare_port_offset, settings.host
+    offset, host = settings.compare_port_offset * number, settings.host
+    suffix = "" if number == 1 else str(number)
     generator_port, gateway_port = settings.generator_port + offset, settings.gateway_port + offset
     generator_env = {**by_name["generator"].environment, "GENERATOR_PORT": str(generator_port),
-                     "GENERATOR_MODEL": settings.compare_model or ""}
+                     "GENERATOR_MODEL": model}
     gateway_env = {**by_name["gateway"].environment, "GATEWAY_PORT": str(gateway_port),
                    "GATEWAY_GENERATOR_URL": f"http://{host}:{generator_port}"}
     if settings.compare_packing:
         gateway_env["GATEWAY_PACKING"] = settings.compare_packing
-    return [Program("generator-compare", generator_port, by_name["generator"].command, generator_env, "generator"),
-            Program("gateway-compare", gateway_port, by_name["gateway"].command, gateway_env, "gateway")]
+    return [Program(f"generator-compare{suffix}", generator_port, by_name["generator"].command, generator_env, "generator"),
+            Program(f"gateway-compare{suffix}", gateway_port, by_name["gateway"].command, gateway_env, "gateway")]

@@ -67,11 +67,11 @@ def _output_sha(home: Home, step: str) -> Callable[[], str]:
     return read
 
 
-def models_to_prepare(compare_model: str | None, generator_model: str | None,
+def models_to_prepare(compare_models: Collection[str], generator_model: str | None,
                       only: Collection[str] = ()) -> set[str]:
-    """Models beyond the default only for what the stack serves (its generator and comparison model)
+    """Models beyond the default only for what the stack serves (its generator and comparison models)
     or what `--only model:NAME` names."""
-    return {name for name in (compare_model, generator_model) if name} | {
+    return {*compare_models, *([generator_model] if generator_model else [])} | {
         name.removeprefix("model:") for name in only if name.startswith("model:")}
 
 

@@ -56,10 +56,10 @@ def _step_names(home, models):
 
 def test_only_the_default_model_is_built_unless_another_is_served_or_named(tmp_path):
     home = Home(tmp_path)
-    assert f"model:{QWEN}" not in _step_names(home, models_to_prepare(None, None))
-    assert "generator-model" in _step_names(home, models_to_prepare(None, None))
-    for served in (models_to_prepare(QWEN, None), models_to_prepare(None, QWEN),
-                   models_to_prepare(None, None, [f"model:{QWEN}"])):
+    assert f"model:{QWEN}" not in _step_names(home, models_to_prepare([], None))
+    assert "generator-model" in _step_names(home, models_to_prepare([], None))
+    for served in (models_to_prepare([QWEN], None), models_to_prepare([], QWEN),
+                   models_to_prepare([], None, [f"model:{QWEN}"])):
         names = _step_names(home, served)
         assert f"model:{QWEN}" in names and "generator-model" in names
 

@@ -9,7 +9,8 @@ import pytest
 from ninjarag.errors import UserError
 from ninjarag.prepare import nq, packages
 from ninjarag.prepare.manifest import sha256_of
-from ninjarag.prepare.steps import build_steps, run_steps, models_to_prepare
+from ninjarag.prepare.steps import build_steps, models_to_prepare, run_steps
+from ninjarag.settings import StackSettings
 from services.common.corpus import iter_passages
 from services.common.paths import REPO_ROOT, Home
 
@@ -28,7 +29,7 @@ EXPECTED_NQ_TRAIN = 1173  # the rest (627) is held back for evaluation
 def test_second_run_does_no_work_and_reports_the_stated_counts(home):
     reports = []
     # The steps the command runs: merged models only for what the stack serves.
-    steps = build_steps(home, models_to_prepare(os.environ.get("NINJARAG_COMPARE_MODEL"), os.environ.get("GENERATOR_MODEL")))
+    steps = build_steps(home, models_to_prepare(StackSettings().compare_models, os.environ.get("GENERATOR_MODEL")))
     results = run_steps(home, steps, lambda n, total, result: reports.append(result))
     assert [result.name for result in results if result.did_work] == []
     by_name = {result.name: result for result in results}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from ninjarag import stack, stack_programs
 from ninjarag.settings import StackSettings
 
@@ -24,6 +27,22 @@ def test_the_compare_gateway_may_pack_passages_its_own_way(tmp_path):
     by_name = {prog.name: prog for prog in stack_programs.programs(settings)}
     assert by_name["gateway-compare"].environment["GATEWAY_PACKING"] == "latency"
     assert "GATEWAY_PACKING" not in by_name["gateway"].environment  # the first keeps the default (or the shell's)
+
+
+def test_several_compare_models_each_get_a_generator_and_gateway_further_along(tmp_path):
+    settings = StackSettings(home=tmp_path, run_dir=tmp_path / "run", compare_model="a,b.c-1")
+    by_name = {prog.name: prog for prog in stack_programs.programs(settings)}
+    assert by_name["generator-compare"].environment["GENERATOR_MODEL"] == "a"
+    assert by_name["generator-compare2"].environment["GENERATOR_MODEL"] == "b.c-1"
+    assert by_name["generator-compare2"].port == settings.generator_port + 20
+    assert by_name["gateway-compare2"].port == settings.gateway_port + 20
+    assert by_name["gateway-compare2"].environment["GATEWAY_GENERATOR_URL"].endswith(f":{settings.generator_port + 20}")
+
+
+def test_a_bad_compare_model_list_is_refused(tmp_path):
+    for bad in ("a,", ",a", "a,,b", "a,b,c,d", "a b", "../x"):
+        with pytest.raises(ValidationError):
+            StackSettings(home=tmp_path, compare_model=bad)
 
 
 def test_without_a_compare_model_the_stack_runs_redis_and_the_four_services(tmp_path):
