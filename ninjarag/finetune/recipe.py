@@ -28,6 +28,10 @@ class DataRecipe(_Strict):
     passages_per_example: int = Field(default=4, ge=1, le=20)
     max_passage_tokens: int = Field(default=112, ge=16)
     max_answer_words: int = Field(default=40, ge=5)
+    # What an answer target is: "sentence" copies the passage sentence that holds the answer;
+    # "span" states only the answer as the passage spells it ("Mariah Carey [1]."), so the loss
+    # falls on choosing the answer, not on copying fluent text around it.
+    answer: Literal["sentence", "span"] = "sentence"
     nq_answerable: int = Field(ge=0)
     nq_refusal: int = Field(ge=0)
     boolq: int = Field(ge=0)

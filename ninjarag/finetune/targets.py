@@ -8,6 +8,7 @@ from ninjarag.eval.answer_match import contains_answer, normalize_answer
 from services.common.sentences import split_sentences
 
 CLAUSE_ENDS = (", ", "; ", " - ", " -- ", ": ")
+MAX_SPAN_CUTS = 64  # a QuAC answer line is cut at most this many times
 # Words that say nothing about what a question asks for.
 STOPWORDS = frozenset("who whom whose what when where which why how many much is are was were be been did do does "
                       "of in on at to for and or by with from as that this it its into than has have had not "
@@ -47,7 +48,7 @@ def answer_sentence(passages: list[str], answers: list[str], question: str, max_
     best, best_key = None, (0, 0)
     for n, text in enumerate(passages, start=1):
         for sentence in split_sentences(text):
-            matched = next((a for a in answers if contains_answer(sentence, [a])), None)
+            matched = matched_answer(sentence, answers)
             short = shorten(sentence, matched, max_words) if matched else None
             if not short or not contains_answer(short, [matched]):
                 continue
@@ -55,6 +56,17 @@ def answer_sentence(passages: list[str], answers: list[str], question: str, max_
             if key[0] >= needed and key > best_key:
                 best, best_key = (n, short), key
     return best
+
+
+def answer_span(sentence: str, answer: str) -> str:
+    """The accepted answer as the sentence spells it ("Mariah Carey" for "mariah carey"), or as given
+    when normalisation hides it (punctuation, articles)."""
+    at = sentence.lower().find(answer.strip().lower())
+    return sentence[at: at + len(answer.strip())] if at >= 0 else answer.strip()
+
+
+def matched_answer(sentence: str, answers: list[str]) -> str | None:
+    return next((a for a in answers if contains_answer(sentence, [a])), None)
 
 
 def content_words(text: str) -> set[str]:
@@ -80,6 +92,28 @@ def yes_no_answer(label: bool, sentence: str, n: int) -> str:
     if body.split(" ", 1)[0].lower() in COMMON_OPENERS:
         body = body[0].lower() + body[1:]
     return cited(f"{'Yes' if label else 'No'}, {body}", n)
+
+
+def span_in(text: str, answers: str, max_words: int) -> str | None:
+    """A QuAC answer span as the passage shows it. QuAC lists a question's possible answers on one
+    line joined by ", " (and answers hold commas too): the longest prefix of that line, cut at a
+    ", ", that the packed passage holds and that is at most max_words long."""
+    held, start = text.lower(), 0
+    cuts = []
+    for _ in range(MAX_SPAN_CUTS):
+        at = answers.find(", ", start)
+        if at < 0:
+            break
+        cuts.append(at)
+        start = at + 2
+    best = None
+    for cut in [*cuts, len(answers)]:
+        candidate = answers[:cut].strip()
+        if len(candidate.split()) > max_words:
+            break
+        if len(candidate) >= 2 and candidate.lower() in held:
+            best = candidate
+    return best
 
 
 def sentence_holding(text: str, span: str, max_words: int) -> str | None:

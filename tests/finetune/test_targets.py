@@ -47,11 +47,26 @@ def test_overlap_and_span_sentences():
     assert targets.sentence_holding(MOBY, "short", 40) is None
 
 
+def test_span_targets_state_only_the_answer_as_the_passage_spells_it():
+    sentence = "Moby-Dick; or, The Whale is an 1851 novel by American writer Herman Melville."
+    assert targets.cited(targets.answer_span(sentence, "herman melville"), 2) == "Herman Melville [2]."
+    # Normalisation found it but the spelling differs (an article): the accepted answer as given.
+    assert targets.answer_span("It was the U.S. Navy.", "US Navy") == "US Navy"
+    assert targets.matched_answer(sentence, ["Jules Verne", "Herman Melville"]) == "Herman Melville"
+    # QuAC's answer line: the possible answers joined by ", " (and an answer may hold a comma).
+    line = "Moby-Dick; or, The Whale is an 1851 novel, the sailor Ishmael's narrative, an 1851 novel"
+    assert targets.span_in(MOBY, line, 40) == "Moby-Dick; or, The Whale is an 1851 novel"
+    assert targets.span_in(MOBY, line, 3) == "Moby-Dick; or"  # the longest cut within the recipe's words
+    assert targets.span_in(MOBY, "a span the packed passage no longer holds", 40) is None
+
+
 def test_target_builders_are_linear_in_the_passage_length():
     def run(text: str) -> None:
         targets.answer_sentence([text], ["needle in the hay"], "where is the needle", max_words=40)
         targets.overlap_sentence(text, "where is the needle", 40)
         targets.sentence_holding(text, "needle in the haystack", 40)
+        targets.span_in(text, ", ".join(["needle in the haystack"] * 100), 40)
+        targets.answer_span(text, "needle in the haystack")
 
     small, _ = worst_time_s(run, adversarial_texts(10_000), repeats=1)
     large, which = worst_time_s(run, adversarial_texts(100_000), repeats=1)
