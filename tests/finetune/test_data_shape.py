@@ -57,6 +57,18 @@ def test_own_paragraph_is_shown_at_the_number_the_target_cites(builder):
     assert len(numbers) > 1  # the own paragraph moves: the model must not learn "always [1]"
 
 
+def test_span_recipes_target_only_the_answer_and_sentence_recipes_the_sentence(builder, home):
+    sentence = "Moby-Dick is an 1851 novel by American writer Herman Melville."
+    answers = ["jules verne", "herman melville"]
+    assert builder.answer_target(sentence, answers, 2) == "Moby-Dick is an 1851 novel by American writer Herman Melville [2]."
+    # The Qwen span recipe's data settings, on the default model's tokenizer (the target is text).
+    span_recipe = Recipe.load(RECIPES_DIR / "qwen2.5-coder-0.5b-v2.toml").model_copy(
+        update={"base_model": builder.recipe.base_model})
+    assert span_recipe.data.answer == "span"
+    span_builder = Builder(span_recipe, home, retriever=None, models=home.models)
+    assert span_builder.answer_target(sentence, answers, 2) == "Herman Melville [2]."
+
+
 def test_the_shipped_recipes_load():
     for path in Path(RECIPES_DIR).glob("*.toml"):
         Recipe.load(path)
