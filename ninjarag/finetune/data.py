@@ -130,7 +130,8 @@ class Builder:
                                             self.data.max_answer_words)
             if found:
                 n, sentence = found
-                answerable.append(Example("nq-answer", item["question"], shown, self.answer_target(sentence, item["answers"], n)))
+                target = self.answer_target(sentence, item["answers"], n)
+                answerable.append(Example("nq-answer", item["question"], shown, target))
             elif not any(contains_answer(p.text, item["answers"]) for p in passages):
                 # Refusal only where no retrieved passage holds the answer, not where one was cut away.
                 unanswerable.append(Example("nq-refusal", item["question"], shown, self.template.refusal))

@@ -61,8 +61,9 @@ def answer_sentence(passages: list[str], answers: list[str], question: str, max_
 def answer_span(sentence: str, answer: str) -> str:
     """The accepted answer as the sentence spells it ("Mariah Carey" for "mariah carey"), or as given
     when normalisation hides it (punctuation, articles)."""
-    at = sentence.lower().find(answer.strip().lower())
-    return sentence[at: at + len(answer.strip())] if at >= 0 else answer.strip()
+    answer = answer.strip()
+    at = sentence.lower().find(answer.lower())
+    return sentence[at: at + len(answer)] if at >= 0 else answer
 
 
 def matched_answer(sentence: str, answers: list[str]) -> str | None:

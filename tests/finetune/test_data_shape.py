@@ -60,7 +60,8 @@ def test_own_paragraph_is_shown_at_the_number_the_target_cites(builder):
 def test_span_recipes_target_only_the_answer_and_sentence_recipes_the_sentence(builder, home):
     sentence = "Moby-Dick is an 1851 novel by American writer Herman Melville."
     answers = ["jules verne", "herman melville"]
-    assert builder.answer_target(sentence, answers, 2) == "Moby-Dick is an 1851 novel by American writer Herman Melville [2]."
+    assert builder.answer_target(sentence, answers, 2) == (
+        "Moby-Dick is an 1851 novel by American writer Herman Melville [2].")
     # The Qwen span recipe's data settings, on the default model's tokenizer (the target is text).
     span_recipe = Recipe.load(RECIPES_DIR / "qwen2.5-coder-0.5b-v2.toml").model_copy(
         update={"base_model": builder.recipe.base_model})
