@@ -154,7 +154,7 @@ def measure(requests: list[dict], threads: int) -> dict:
     settings.apply_cpu_threads()
     for key, value in vllm_environment(settings).items():
         os.environ.setdefault(key, value)
-    packer = build_packer(settings, load_tokenizer(HOME.generator_model))
+    packer = build_packer(settings, load_tokenizer(settings.model_path))
     token_ids = {r["question"]: packer.pack(r["question"], [Passage(**p) for p in r["passages"]], OUTPUT_TOKENS,
                                             "quality").token_ids for r in requests}
 

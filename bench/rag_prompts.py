@@ -64,7 +64,7 @@ def packer_table(questions: list[str], passages: list[list[dict]]) -> dict:
     from services.generator.settings import GeneratorSettings
 
     settings = GeneratorSettings()
-    tokenizer = load_tokenizer(HOME.generator_model)
+    tokenizer = load_tokenizer(settings.model_path)
     packer = build_packer(settings, tokenizer)
     table = {}
     for policy in ("quality", "latency"):

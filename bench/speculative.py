@@ -32,7 +32,8 @@ def pack(requests: list[dict]) -> list[list[int]]:
     from services.generator.packing import build_packer
     from services.generator.settings import GeneratorSettings
 
-    packer = build_packer(GeneratorSettings(), load_tokenizer(HOME.generator_model))
+    settings = GeneratorSettings()
+    packer = build_packer(settings, load_tokenizer(settings.model_path))
     return [packer.pack(r["question"], [Passage(**p) for p in r["passages"]], OUTPUT_TOKENS, "quality").token_ids
             for r in requests]
 

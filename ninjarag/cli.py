@@ -24,6 +24,7 @@ from ninjarag.prepare.steps import StepResult, build_steps, models_to_prepare, r
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
 from services.common.corpus import CorpusFormatError, iter_passages
+from services.common.paths import DEFAULT_GENERATOR_MODEL
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="ninjarag: guarded, cited answers from a corpus.")
 corpus_app = typer.Typer(no_args_is_help=True, help="Inspect corpus files.")
@@ -59,7 +60,8 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
 
 def _prepare(settings: StackSettings, only: list[str] | None = None, browser: bool = True) -> list[StepResult]:
     started = time.perf_counter()
-    models = models_to_prepare(settings.compare_models, os.environ.get("GENERATOR_MODEL"), only or ())
+    models = models_to_prepare(settings.compare_models, os.environ.get("GENERATOR_MODEL") or DEFAULT_GENERATOR_MODEL,
+                               only or ())
     steps = build_steps(settings.paths, models, browser)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})

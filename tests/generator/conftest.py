@@ -27,14 +27,16 @@ class GeneratorServer(NamedTuple):
 def tokenizer(home):
     from services.generator.model_folder import load_tokenizer
 
-    return load_tokenizer(home.generator_model)
+    return load_tokenizer(home.small_model)
 
 
 @pytest.fixture(scope="session")
-def generator_server(tmp_path_factory):
+def generator_server(tmp_path_factory, home):
     port = free_port()
     env = {
         **os.environ,
+        # SmolLM2, quick to load and to answer; the stack tests serve the default model.
+        "GENERATOR_MODEL": home.small_model.name,
         "GENERATOR_PORT": str(port),
         "GENERATOR_ENFORCE_EAGER": "true",  # starts in ~20 s instead of compiling for ~70 s
         "GENERATOR_MAX_NUM_SEQS": str(MAX_NUM_SEQS),

@@ -8,7 +8,6 @@ import httpx
 import psutil
 import pytest
 
-from services.generator.settings import GeneratorSettings
 from tests.generator.conftest import MAX_NUM_SEQS, STREAM_INTERVAL
 from tests.helpers import sse_events
 
@@ -28,7 +27,7 @@ def long_request(max_tokens: int) -> dict:
             "temperature": 2.0}
 
 
-def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url):
+def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url, home):
     with httpx.stream("POST", f"{generator_url}/v1/generate", json=REQUEST, timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -44,7 +43,7 @@ def test_stream_is_tokens_in_order_then_one_done_with_usage(generator_url):
     assert 0 < usage["completion_tokens"] <= 40
     assert done["finish_reason"] in {"stop", "length"}
     assert 0 < done["ttft_ms"] <= done["total_ms"]
-    assert done["model"] == GeneratorSettings().model_name  # the served model (GENERATOR_MODEL), named in each answer
+    assert done["model"] == home.small_model.name  # the served model (GENERATOR_MODEL), named in each answer
     text = "".join(data["text"] for _, data in events[:-1])
     assert "Kubrick" in text
     # The first token alone (time to first token), then up to STREAM_INTERVAL tokens per event.

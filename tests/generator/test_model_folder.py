@@ -8,7 +8,7 @@ from services.generator.model_folder import load_tokenizer
 
 @pytest.fixture(scope="module")
 def model_path(home):
-    return home.generator_model
+    return home.small_model
 
 
 def test_folder_is_a_plain_llama_checkpoint(model_path):

@@ -37,7 +37,7 @@ class ScriptedEngine:
 
 
 def client_for(engine: ScriptedEngine, home, **settings) -> TestClient:  # noqa: ANN001
-    return TestClient(create_app(GeneratorSettings(model_path=home.generator_model, **settings), engine))
+    return TestClient(create_app(GeneratorSettings(model_path=home.small_model, **settings), engine))
 
 
 REQUEST = {"question": "Where is Paris?", "passages": [{"id": "p", "title": "Paris", "text": "Paris is in France."}],
