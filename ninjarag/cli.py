@@ -58,11 +58,11 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
     typer.echo(f"[{number}/{total}] {result.name}: {state}" + (f" {json.dumps(counts)}" if counts else ""))
 
 
-def _prepare(settings: StackSettings, only: list[str] | None = None, browser: bool = True) -> list[StepResult]:
+def _prepare(settings: StackSettings, only: list[str] | None = None, for_tests: bool = True) -> list[StepResult]:
     started = time.perf_counter()
     models = models_to_prepare(settings.compare_models, os.environ.get("GENERATOR_MODEL") or DEFAULT_GENERATOR_MODEL,
                                only or ())
-    steps = build_steps(settings.paths, models, browser)
+    steps = build_steps(settings.paths, models, for_tests)
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})
         if unknown:
@@ -197,7 +197,7 @@ def demo(question: Annotated[str, typer.Argument(help="The question to answer.")
     """The main job: prepare, start the whole stack, and answer a question. The stack keeps running."""
     settings = StackSettings()
     try:
-        _prepare(settings, browser=False)
+        _prepare(settings, for_tests=False)
         if not stack.supervisord_pid(settings):
             stack.up(settings, typer.echo)
         typer.echo(f"\nQ: {question}\n")

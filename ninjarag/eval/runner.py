@@ -133,13 +133,15 @@ async def _evaluate(gateway: httpx.AsyncClient, guard: httpx.AsyncClient, config
     citations = None
     if answer.error_type is None and answer.verdict != "refuse" and answer.sources and answer.sentences:
         try:
-            citations = await _score_citations(guard, answer)
+            citations = await _score_citations(guard, question.question, answer)
         except httpx.HTTPError as exc:
             answer.error_type, answer.error = "citation_scoring_failed", f"{type(exc).__name__}: {exc}"
     return score(system, question, answer, citations)
 
 
-async def _score_citations(guard: httpx.AsyncClient, answer: GatewayAnswer) -> CitationScores:
+async def _score_citations(guard: httpx.AsyncClient, question: str, answer: GatewayAnswer) -> CitationScores:
+    """Each sentence judged as the answer to the question, as the guard's output check judges it (a bare
+    "Mariah Carey [1]." says nothing on its own)."""
     cited = [[n for n in s.citations if 1 <= n <= len(answer.sources)] for s in answer.sentences]
     needed = evidence_needed(cited)
     if not needed:
@@ -147,7 +149,7 @@ async def _score_citations(guard: httpx.AsyncClient, answer: GatewayAnswer) -> C
     request = SupportRequest(
         sentences=[s.text for s in answer.sentences],
         passages=[Passage(id=s.id, title=s.title, text=s.text) for s in answer.sources],
-        pairs=[SupportPair(sentence=index, passages=list(numbers)) for index, numbers in needed])
+        pairs=[SupportPair(sentence=index, passages=list(numbers)) for index, numbers in needed], question=question)
     response = await guard.post("/v1/guard/support", json=request.model_dump(mode="json"))
     response.raise_for_status()
     result = SupportResult.model_validate(response.json())

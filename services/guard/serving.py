@@ -140,7 +140,7 @@ class GuardService:
     async def score_support(self, request: SupportRequest) -> SupportResult:
         passages = [_evidence_text(p) for p in request.passages]
         pairs = [(pair.sentence, tuple(n - 1 for n in pair.passages)) for pair in request.pairs]
-        supports = await self.support.score(request.sentences, passages, pairs)
+        supports = await self.support.score(request.sentences, passages, pairs, request.question)
         threshold = self.settings.support_threshold
         return SupportResult(threshold=threshold, scores=[
             SupportScore(score=min(1.0, max(0.0, round(s.score, 4))), supported=s.score >= threshold) for s in supports])

@@ -13,7 +13,7 @@ from ninjarag.prepare.steps import build_steps, models_to_prepare
 from services.common.paths import DEFAULT_GENERATOR_MODEL, Home
 
 QWEN = generator_models.QWEN25_CODER_05B.name
-SMOLLM2 = generator_models.ALWAYS_PREPARED.name
+SMOLLM2 = generator_models.TEST_MODEL.name
 
 
 def _parts(target, contents):
@@ -52,7 +52,7 @@ def test_a_missing_part_says_what_to_do(tmp_path):
 
 
 def _step_names(home, models):
-    return [step.name for step in build_steps(home, models, browser=False)]
+    return [step.name for step in build_steps(home, models)]
 
 
 def test_only_smollm2_is_built_unless_another_is_served_or_named(tmp_path):
@@ -69,6 +69,13 @@ def test_the_default_served_model_is_a_committed_fine_tune_built_after_its_base(
     names = _step_names(Home(tmp_path), models_to_prepare([], DEFAULT_GENERATOR_MODEL))
     base = model_folders.base_of(DEFAULT_GENERATOR_MODEL).name
     assert names.index("data-packages") < names.index(f"model:{base}") < names.index(f"model:{DEFAULT_GENERATOR_MODEL}")
+
+
+def test_the_demo_leaves_out_what_only_the_tests_need(tmp_path):
+    names = [step.name for step in build_steps(Home(tmp_path), models_to_prepare([], DEFAULT_GENERATOR_MODEL),
+                                               for_tests=False)]
+    assert "chromium" not in names and f"model:{SMOLLM2}" not in names
+    assert f"model:{DEFAULT_GENERATOR_MODEL}" in names
 
 
 def test_an_unknown_model_name_lists_what_can_be_built(tmp_path, monkeypatch, capsys):

@@ -1,5 +1,6 @@
 import pytest
 
+from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 from tests.guard.conftest import APOLLO, PARIS
 
 
@@ -157,6 +158,20 @@ def test_support_scores_each_pair_and_passages_judged_together(client):
     body = response.json()
     assert [s["supported"] for s in body["scores"]] == [True, False, True, True]
     assert body["scores"][1]["score"] < body["threshold"] <= body["scores"][0]["score"]
+
+
+def test_support_judges_a_bare_answer_as_the_answer_to_the_question_it_is_sent_with(client):
+    def score(**question):
+        response = client.post("/v1/guard/support", json={"sentences": ["1969 [1]."], "passages": [APOLLO],
+                                                          "pairs": [{"sentence": 0, "passages": [1]}], **question})
+        assert response.status_code == 200, response.text
+        return response.json()["scores"][0]["score"]
+
+    alone, asked = score(), score(question="In what year did Apollo 11 land humans on the Moon?")
+    assert asked > alone
+    too_long = client.post("/v1/guard/support", json={"sentences": ["1969."], "passages": [APOLLO], "question": "x" * (
+        MAX_QUESTION_CHARS + 1), "pairs": [{"sentence": 0, "passages": [1]}]})
+    assert too_long.status_code == 422 and "question" in too_long.text
 
 
 @pytest.mark.parametrize(("pair", "message"), [

@@ -123,6 +123,8 @@ class SupportRequest(Contract):
     sentences: list[str] = Field(min_length=1, max_length=200)
     passages: list[Passage] = Field(min_length=1, max_length=100)
     pairs: list[SupportPair] = Field(min_length=1, max_length=2000)
+    question: str = Field(default="", max_length=2_000, description="The question the sentences answer: a short "
+                          "sentence (\"1937 [2].\") is then judged as its answer, as the output check judges it.")
 
     @model_validator(mode="after")
     def _pairs_point_at_what_was_sent(self) -> SupportRequest:
