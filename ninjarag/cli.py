@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ from ninjarag import keys as keys_module
 from ninjarag.errors import UserError, fail
 from ninjarag.finetune import commands as finetune_commands
 from ninjarag.eval.systems import DEFAULT_SYSTEMS, SYSTEMS
-from ninjarag.prepare import nq
+from ninjarag.prepare import first_run, nq
 from ninjarag.prepare.steps import StepResult, build_steps, models_to_prepare, run_steps
 from ninjarag.settings import StackSettings
 from services.common.contracts.answer import AnswerRequest
@@ -58,17 +59,19 @@ def _report_step(number: int, total: int, result: StepResult) -> None:
     typer.echo(f"[{number}/{total}] {result.name}: {state}" + (f" {json.dumps(counts)}" if counts else ""))
 
 
-def _prepare(settings: StackSettings, only: list[str] | None = None, for_tests: bool = True) -> list[StepResult]:
+def _prepare(settings: StackSettings, only: list[str] | None = None, for_tests: bool = True,
+             skip: tuple[str, ...] = ()) -> list[StepResult]:
     started = time.perf_counter()
     models = models_to_prepare(settings.compare_models, os.environ.get("GENERATOR_MODEL") or DEFAULT_GENERATOR_MODEL,
                                only or ())
-    steps = build_steps(settings.paths, models, for_tests)
+    steps = [step for step in build_steps(settings.paths, models, for_tests) if step.name not in skip]
     if only:
         unknown = sorted(set(only) - {step.name for step in steps})
         if unknown:
             raise UserError(f"no prepare step {', '.join(unknown)}; steps: {', '.join(step.name for step in steps)}")
         steps = [step for step in steps if step.name in only]
-    results = run_steps(settings.paths, steps, _report_step)
+    with first_run.prepare_lock(settings.paths, typer.echo):
+        results = run_steps(settings.paths, steps, _report_step)
     work = sum(result.did_work for result in results)
     typer.echo(f"prepared in {time.perf_counter() - started:.1f}s ({work} steps did work); manifest: {settings.paths.manifest}")
     return results
@@ -196,8 +199,18 @@ def evaluate(
 def demo(question: Annotated[str, typer.Argument(help="The question to answer.")] = DEFAULT_QUESTION) -> None:
     """The main job: prepare, start the whole stack, and answer a question. The stack keeps running."""
     settings = StackSettings()
+    home = settings.paths
     try:
-        _prepare(settings, for_tests=False)
+        if first_run.serves_lexical_only(home) and first_run.prepare_running(home):
+            typer.echo("the demo index is still building in the background; until then answers come from BM25")
+        elif not (home.demo_index / "manifest.json").is_file():  # a first run: answer before the dense index
+            _prepare(settings, for_tests=False, skip=first_run.BACKGROUND_STEPS)
+            first_run.build_lexical_index(home)
+            log_path = first_run.start_background_build(home)
+            typer.echo(f"the demo index (ColBERT and BM25) builds in the background, about 10 minutes on 2 cores "
+                       f"(log: {log_path}); until the retriever reloads it, answers come from BM25 alone")
+        else:
+            _prepare(settings, for_tests=False)
         if not stack.supervisord_pid(settings):
             stack.up(settings, typer.echo)
         typer.echo(f"\nQ: {question}\n")
@@ -262,3 +275,26 @@ def index_build(
         envs.run_module(home, "retriever", args, "index build", envs.retriever_env_vars(home))
     except UserError as exc:
         fail(str(exc))
+
+
+@index_app.command("build-demo")
+def index_build_demo() -> None:
+    """Build the demo index (`prepare`'s colbert-extensions and demo-index steps) and have the running
+    retriever load it: what a first `demo` leaves running in the background."""
+    settings = StackSettings()
+    try:
+        _prepare(settings, only=list(first_run.BACKGROUND_STEPS))
+    except UserError as exc:
+        fail(str(exc))
+    if not stack.supervisord_pid(settings):
+        typer.echo("the stack is not running: it loads the new index when it starts")
+        return
+    try:
+        response = httpx.post(f"http://{settings.host}:{settings.retriever_port}/v1/admin/reload", json={},
+                              headers={"Authorization": f"Bearer {settings.secrets.admin_token}"}, timeout=600)
+    except httpx.HTTPError as exc:
+        fail(f"the retriever did not take the new index ({type(exc).__name__}: {exc}); `ninjarag restart retriever` loads it")
+    if response.status_code != 200:
+        fail(f"the retriever did not take the new index ({response.status_code}: {response.text[:300]}); "
+             "`ninjarag restart retriever` loads it")
+    typer.echo(f"the retriever serves the new index: {response.json()}")

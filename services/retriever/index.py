@@ -61,6 +61,7 @@ class RetrieverIndex:
         self.tuning = tuning
         self.manifest: IndexManifest | None = None
         self.passages: list[Passage] = []
+        self._searcher = None  # colbert-ai's Searcher; None for an index without its dense part
 
     def load(self) -> str:
         try:
@@ -68,7 +69,7 @@ class RetrieverIndex:
             self.passages = list(iter_passages(self.index_dir / PASSAGES_FILE))
             if len(self.passages) != self.manifest.passages:
                 raise IndexLoadError(f"{self.index_dir}: manifest says {self.manifest.passages} passages, found {len(self.passages)}")
-            self._searcher = self._load_searcher()
+            self._searcher = self._load_searcher() if self.manifest.dense else None
             self._bm25 = Bm25Index(self.index_dir / BM25_DIR)
         except IndexLoadError:
             raise
@@ -76,7 +77,10 @@ class RetrieverIndex:
             raise IndexLoadError(str(exc)) from exc
         except Exception as exc:  # noqa: BLE001 - colbert-ai fails with assorted errors on a broken index
             raise IndexLoadError(f"cannot load the index at {self.index_dir}: {type(exc).__name__}: {exc}") from exc
-        self.search_many(["warm up"], 1, "hybrid")
+        self.search_many(["warm up"], 1, self.mode_for("hybrid"))
+        if not self.dense:
+            return (f"{self.manifest.passages} passages, version {self.manifest.index_version}, BM25 only "
+                    "until the dense index is built")
         return f"{self.manifest.passages} passages, version {self.manifest.index_version}, {self.manifest.encoding} encoding"
 
     def _load_searcher(self):  # noqa: ANN202 - colbert Searcher
@@ -99,6 +103,14 @@ class RetrieverIndex:
     @property
     def version(self) -> str:
         return self.manifest.index_version if self.manifest else "none"
+
+    @property
+    def dense(self) -> bool:
+        return self._searcher is not None
+
+    def mode_for(self, mode: SearchMode) -> SearchMode:
+        """The mode a search runs in: BM25 while the index has no dense part."""
+        return mode if self.dense else "bm25"
 
     def encode(self, queries: list[str]) -> torch.Tensor:
         return self._searcher.encode(queries)

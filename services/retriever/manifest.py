@@ -32,6 +32,9 @@ class IndexManifest(BaseModel):
     passages_per_second: float
     built_at: str
     colbert_ai_version: str
+    # False: BM25 and the passages only, served while the dense index builds (a first `ninjarag demo`);
+    # every search is then BM25, whatever mode it asks for.
+    dense: bool = True
 
     @classmethod
     def read(cls, index_dir: Path) -> IndexManifest:

@@ -88,7 +88,7 @@ class RetrieverService:
         index = self.index_for(collection)
         if index is None:
             return [SearchResult(passages=[], index_version=EMPTY_VERSION, timings_ms={"total": 0.0}) for _ in queries]
-        outcome = await self.worker.search(index, queries, k, mode, filters)
+        outcome = await self.worker.search(index, queries, k, index.mode_for(mode), filters)
         total = round((time.perf_counter() - started) * 1000, 2)
         return [
             SearchResult(passages=passages, index_version=index.version, timings_ms={**outcome.timings_ms, "total": total})
@@ -96,13 +96,17 @@ class RetrieverService:
         ]
 
     async def rerank(self, query: str, passages: list[Passage]) -> list[Passage]:
-        return await self.worker.run_in_worker(self.current_index().rerank, query, passages)
+        index = self.current_index()
+        if not index.dense:
+            raise IndexUnavailable("reranking needs the dense index, which is still being built", retry_after_s=60)
+        return await self.worker.run_in_worker(index.rerank, query, passages)
 
     def index_info(self, collection: str | None = None) -> IndexInfo:
         index = self.index_for(collection)
         if index is None:
             return IndexInfo(index_version=EMPTY_VERSION, passages=0, encoding="none")
-        return IndexInfo(index_version=index.version, passages=len(index.passages), encoding=index.manifest.encoding)
+        return IndexInfo(index_version=index.version, passages=len(index.passages),
+                         encoding=index.manifest.encoding if index.dense else "none (BM25 only)")
 
     def collection_info(self, name: str) -> CollectionInfo:
         if name != self.settings.default_collection:

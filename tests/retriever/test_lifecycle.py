@@ -66,3 +66,33 @@ def test_corrupt_index_at_start_is_a_clear_503(home, small_index, tmp_path):
         assert ready["checks"]["index"].startswith(f"failed: cannot load the index at {broken}")
         response = client.post("/v1/search", json={"query": "opera"})
         assert response.status_code == 503 and response.json()["type"] == "index_unavailable"
+
+
+def test_a_lexical_only_index_serves_bm25_until_the_dense_one_is_built_over_it(home, small_corpus, small_index, tmp_path):
+    """A first `ninjarag demo` answers from BM25 while the dense index builds, then reloads."""
+    from services.retriever.build.indexing import BuildOptions, build_index
+
+    served = tmp_path / "demo"
+    assert build_index(small_corpus, served, BuildOptions(checkpoint=home.colbert_checkpoint), dense=False).dense is False
+    assert not (served / "plaid").exists()
+    settings = RetrieverSettings(index_dir=served, checkpoint_path=home.colbert_checkpoint, cpu_threads=1)
+    with TestClient(create_app(settings)) as client:
+        ready = wait_until_ready(client, timeout_s=120)
+        assert ready["ready"] is True and "BM25 only" in ready["checks"]["index"]
+
+        def ids(mode: str) -> list[str]:
+            response = client.post("/v1/search", json={"query": "opera singer", "k": 5, "mode": mode})
+            assert response.status_code == 200, response.text
+            return [p["id"] for p in response.json()["passages"]]
+
+        assert ids("hybrid") == ids("plaid") == ids("bm25") and ids("bm25")
+        assert client.get("/v1/index").json()["encoding"] == "none (BM25 only)"
+        rerank = client.post("/v1/rerank", json={"query": "opera", "passages": [{"id": "a", "title": "", "text": "opera"}]})
+        assert rerank.status_code == 503 and "still being built" in rerank.json()["detail"]
+
+        shutil.rmtree(served)
+        shutil.copytree(small_index, served)  # what the background build's rename leaves in place
+        assert client.post("/v1/admin/reload", json={}).status_code == 200
+        assert client.get("/v1/index").json()["encoding"] == "plain"
+        assert "BM25 only" not in client.get("/readyz").json()["checks"]["index"]
+        assert ids("plaid")  # dense search is back

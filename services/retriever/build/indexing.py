@@ -1,7 +1,7 @@
 """Build a retriever index from a JSONL corpus: a PLAID index (colbert-ai), a BM25 index (bm25s),
 the passages, and a manifest.
 
-    python -m services.retriever.build.indexing --corpus FILE --out DIR --checkpoint DIR [--encoding plain]
+    python -m services.retriever.build.indexing --corpus FILE --out DIR --checkpoint DIR [--encoding plain] [--lexical-only]
 
 The build writes into DIR.building and renames it to DIR when complete, so an interrupted
 build leaves any previous index untouched and is simply run again (restartable).
@@ -130,7 +130,8 @@ def build_bm25(texts: list[str], bm25_dir: Path) -> None:
     retriever.save(str(bm25_dir))
 
 
-def build_index(corpus: Path, out: Path, options: BuildOptions) -> IndexManifest:
+def build_index(corpus: Path, out: Path, options: BuildOptions, dense: bool = True) -> IndexManifest:
+    """`dense=False`: BM25 and the passages only (seconds), served until the full index replaces it."""
     started = time.perf_counter()
     passages = list(iter_passages(corpus))
     if not passages:
@@ -148,17 +149,20 @@ def build_index(corpus: Path, out: Path, options: BuildOptions) -> IndexManifest
         for pid, text in enumerate(texts):
             sink.write(f"{pid}\t{' '.join(text.split())}\n")
 
-    print(f"#> encoding {len(passages):,} passages with {options.checkpoint.name} ({options.encoding} encoding)", flush=True)
-    build_plaid(collection_path, building / PLAID_DIR, options)
+    plan, metadata = {"num_partitions": 0}, {"num_embeddings": 0}
+    if dense:
+        print(f"#> encoding {len(passages):,} passages with {options.checkpoint.name} ({options.encoding} encoding)",
+              flush=True)
+        build_plaid(collection_path, building / PLAID_DIR, options)
+        plan = json.loads((building / PLAID_DIR / "plan.json").read_text())
+        metadata = json.loads((building / PLAID_DIR / "metadata.json").read_text())
     print("#> building the BM25 index", flush=True)
     build_bm25(texts, building / BM25_DIR)
 
-    plan = json.loads((building / PLAID_DIR / "plan.json").read_text())
-    metadata = json.loads((building / PLAID_DIR / "metadata.json").read_text())
     corpus_sha = sha256_of(corpus)
     seconds = time.perf_counter() - started
     built_at = datetime.now(UTC).isoformat(timespec="seconds")
-    identity = f"{corpus_sha}|{options.checkpoint.name}|{options.encoding}|{options.nbits}|{built_at}"
+    identity = f"{corpus_sha}|{options.checkpoint.name}|{options.encoding}|{options.nbits}|{dense}|{built_at}"
     manifest = IndexManifest(
         index_version=hashlib.sha256(identity.encode()).hexdigest()[:12],
         corpus_path=str(corpus.resolve()),
@@ -176,6 +180,7 @@ def build_index(corpus: Path, out: Path, options: BuildOptions) -> IndexManifest
         passages_per_second=round(len(passages) / seconds, 1),
         built_at=built_at,
         colbert_ai_version=version("colbert-ai"),
+        dense=dense,
     )
     manifest.write(building)
     previous = out.with_name(out.name + ".previous")
@@ -197,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                         help="auto: bf16 where the CPU computes it natively, else fp32")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--lexical-only", action="store_true",
+                        help="BM25 and the passages only (seconds): served until the full index replaces it")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -207,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         options = BuildOptions(args.checkpoint, args.encoding, resolve_precision(args.precision), args.nbits)
-        manifest = build_index(args.corpus, args.out, options)
+        manifest = build_index(args.corpus, args.out, options, dense=not args.lexical_only)
     except (CorpusFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
