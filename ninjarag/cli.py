@@ -124,13 +124,14 @@ def down() -> None:
 
 @app.command()
 def status() -> None:
-    """Show whether the local stack runs, and each program's state."""
+    """Show whether the local stack runs, each program's state and its readiness checks."""
     settings = StackSettings()
     if not stack.supervisord_pid(settings):
         typer.echo("not running")
         raise typer.Exit(1)
+    checks = stack.readiness_checks(settings)
     for name, state in stack.program_states(settings).items():
-        typer.echo(f"{name:<10} {state}")
+        typer.echo(f"{name:<10} {state}" + (f"  {checks[name]}" if checks.get(name) else ""))
 
 
 @app.command()

@@ -104,6 +104,21 @@ def program_states(settings: StackSettings) -> dict[str, str]:
     return states
 
 
+def readiness_checks(settings: StackSettings) -> dict[str, str]:
+    """Each service's readiness checks as its /readyz reports them (what the retriever serves, for
+    instance); a service that does not answer is left out."""
+    checks = {}
+    for prog in programs(settings):
+        if prog.name == "redis":
+            continue
+        try:
+            found = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2).json().get("checks", {})
+        except (httpx.HTTPError, ValueError):
+            continue
+        checks[prog.name] = "; ".join(f"{name}: {state}" for name, state in found.items())
+    return checks
+
+
 def program_pid(settings: StackSettings, name: str) -> int:
     """The process id supervisord runs a program under (the fault suite and tests signal it)."""
     return int(_supervisorctl(settings, "pid", name).stdout.strip())

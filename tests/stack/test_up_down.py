@@ -38,6 +38,10 @@ def test_every_service_is_ready_on_real_redis(running):
     again = []
     stack.up(settings, again.append)  # already up: starts nothing, waits for nothing
     assert all("ready after" in line for line in again) and not any("starting" in line for line in again)
+    # `ninjarag status` shows what each service serves: the full index here, not a BM25-only one.
+    checks = stack.readiness_checks(settings)
+    assert sorted(checks) == ["gateway", "generator", "guard", "retriever"]
+    assert checks["retriever"].startswith("index: ok: ") and "plain encoding" in checks["retriever"]
 
 
 def test_internal_services_refuse_calls_without_the_service_token(running):
