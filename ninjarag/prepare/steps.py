@@ -75,10 +75,10 @@ def models_to_prepare(compare_models: Collection[str], generator_model: str, onl
 
 def build_steps(home: Home, models: Collection[str] | None = None, for_tests: bool = True) -> list[Step]:
     """All steps; `models`: the committed adapters to merge and the packaged models beyond SmolLM2 to
-    build, with their bases (None: every one). A first run skips those it will not serve (a merge is about 30 s on 2
-    cores; Qwen's download and conversion about 2 minutes). `for_tests`: what only the tests need, Debian's
-    Chromium (the web page's test) and SmolLM2 (their model); `demo` leaves them out, about 2 minutes
-    of a first run."""
+    build, with their bases (None: every one). A first run skips those it will not serve (a merge is
+    about 30 s on 2 cores; Qwen's download and conversion about 2 minutes). `for_tests`: what only the
+    tests need, Debian's Chromium (the web page's test) and SmolLM2 (their model); `demo` leaves them
+    out, about 2 minutes of a first run."""
     target = home.root / "packages"
 
     def env_step(env: envs.ServiceEnv) -> Step:
