@@ -112,7 +112,7 @@ def readiness_checks(settings: StackSettings) -> dict[str, str]:
         if prog.name == "redis":
             continue
         try:
-            found = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2).json().get("checks", {})
+            _, found = _readyz(prog, settings)
         except (httpx.HTTPError, ValueError):
             continue
         checks[prog.name] = "; ".join(f"{name}: {state}" for name, state in found.items())
@@ -131,15 +131,20 @@ class Readiness:
     waiting_on: str = "starting"  # what it still waits for, as the program's /readyz says
 
 
+def _readyz(prog: Program, settings: StackSettings) -> tuple[bool, dict[str, str]]:
+    """A service's /readyz: whether it is ready, and its checks by name."""
+    response = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2)
+    return response.status_code == 200, response.json().get("checks", {})
+
+
 def _readiness(prog: Program, settings: StackSettings) -> Readiness:
     try:
         if prog.name == "redis":
             return Readiness(bool(redis.Redis.from_url(settings.redis_url, socket_timeout=1).ping()))
-        response = httpx.get(f"{prog.url(settings.host)}/readyz", timeout=2)
-        checks = response.json().get("checks", {})
+        ready, checks = _readyz(prog, settings)
         failed = [f"{name}: {state}" for name, state in checks.items() if state.startswith("failed")]
         waiting = [f"{name}: {state}" for name, state in checks.items() if not state.startswith("ok")]
-        return Readiness(response.status_code == 200, "; ".join(failed) or None, ", ".join(waiting) or "starting")
+        return Readiness(ready, "; ".join(failed) or None, ", ".join(waiting) or "starting")
     except (redis.RedisError, httpx.HTTPError, ValueError):
         return Readiness(False)
 

@@ -172,8 +172,8 @@ def _write_outputs(config: EvalConfig, records: list[Record], asked: int, resume
         "accepted answer occurs in the normalised answer (DBRX RAG eval / FlashRAG `acc`); R@k: an accepted "
         "answer occurs in one of the top k passages; citation precision and recall as ALCE computes them, with "
         "the guard's support scorer in place of ALCE's NLI model, each sentence judged with its question (a "
-        "sentence of at most 5 content words as the answer to it, as the guard judges it). Percentages; latencies in ms, measured by the "
-        "client.\n\n" + table + "\n\n![accuracy by retrieval](accuracy_by_retrieval.png)\n"
+        "sentence of at most 5 content words as the answer to it, as the guard judges it). Percentages; "
+        "latencies in ms, measured by the client.\n\n" + table + "\n\n![accuracy by retrieval](accuracy_by_retrieval.png)\n"
         "![latency](latency.png)\n![recall at k](recall_at_k.png)\n")
     plots = write_plots(records, summary, out)
     return EvalOutcome(summary, table, [out / "results.json", out / "summary.md", out / "records.jsonl", *plots],

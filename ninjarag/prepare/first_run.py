@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from ninjarag import envs
 from services.common.paths import REPO_ROOT, Home
@@ -27,6 +28,14 @@ def _lock_path(home: Home) -> Path:
     return home.root / "prepare.lock"
 
 
+def _acquired(lock: IO[str]) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextmanager
 def prepare_lock(home: Home, report: Callable[[str], None]) -> Iterator[None]:
     """One `prepare` at a time per home (a second would rebuild what the first is writing): a second
@@ -35,16 +44,12 @@ def prepare_lock(home: Home, report: Callable[[str], None]) -> Iterator[None]:
     with _lock_path(home).open("a") as lock:
         started = time.monotonic()
         last = started
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() - last >= WAIT_REPORT_S:
-                    last = time.monotonic()
-                    report(f"  … waiting for another `ninjarag prepare` of {home.root} ({int(last - started)}s; "
-                           f"the demo index may be building in the background: {background_log(home)})")
-                time.sleep(0.5)
+        while not _acquired(lock):
+            if time.monotonic() - last >= WAIT_REPORT_S:
+                last = time.monotonic()
+                report(f"  … waiting for another `ninjarag prepare` of {home.root} ({int(last - started)}s; "
+                       f"the demo index may be building in the background: {background_log(home)})")
+            time.sleep(0.5)
         try:
             yield
         finally:
@@ -56,9 +61,7 @@ def prepare_running(home: Home) -> bool:
     if not _lock_path(home).is_file():
         return False
     with _lock_path(home).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _acquired(lock):
             return True
         fcntl.flock(lock, fcntl.LOCK_UN)
         return False

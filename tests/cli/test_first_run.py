@@ -4,7 +4,6 @@
 import json
 import subprocess
 import sys
-import threading
 import time
 
 from ninjarag.prepare import first_run
@@ -47,10 +46,10 @@ def test_the_lock_is_given_back_when_its_holder_dies(tmp_path):
     holder = _hold_lock(home, 60)
     holder.kill()
     holder.wait()
-    done = threading.Event()
-    with first_run.prepare_lock(home, print):
-        done.set()
-    assert done.is_set()
+    assert not first_run.prepare_running(home)
+    reports, started = [], time.monotonic()
+    with first_run.prepare_lock(home, reports.append):
+        assert time.monotonic() - started < first_run.WAIT_REPORT_S and reports == []
 
 
 def test_a_lexical_only_index_is_told_apart_from_a_full_one(tmp_path):

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from services.common.contracts.base import Contract, Question
+from services.common.contracts.vocabulary import MAX_QUESTION_CHARS
 from services.common.contracts.search import Passage
 
 
@@ -123,7 +124,7 @@ class SupportRequest(Contract):
     sentences: list[str] = Field(min_length=1, max_length=200)
     passages: list[Passage] = Field(min_length=1, max_length=100)
     pairs: list[SupportPair] = Field(min_length=1, max_length=2000)
-    question: str = Field(default="", max_length=2_000, description="The question the sentences answer: a short "
+    question: str = Field(default="", max_length=MAX_QUESTION_CHARS, description="The question the sentences answer: a short "
                           "sentence (\"1937 [2].\") is then judged as its answer, as the output check judges it.")
 
     @model_validator(mode="after")

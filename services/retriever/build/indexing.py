@@ -144,13 +144,12 @@ def build_index(corpus: Path, out: Path, options: BuildOptions, dense: bool = Tr
     with (building / PASSAGES_FILE).open("w", encoding="utf-8") as sink:
         for passage in passages:
             sink.write(passage.model_dump_json(exclude_none=True) + "\n")
-    collection_path = building / COLLECTION_FILE
-    with collection_path.open("w", encoding="utf-8") as sink:
-        for pid, text in enumerate(texts):
-            sink.write(f"{pid}\t{' '.join(text.split())}\n")
-
     plan, metadata = {"num_partitions": 0}, {"num_embeddings": 0}
     if dense:
+        collection_path = building / COLLECTION_FILE  # colbert-ai's input
+        with collection_path.open("w", encoding="utf-8") as sink:
+            for pid, text in enumerate(texts):
+                sink.write(f"{pid}\t{' '.join(text.split())}\n")
         print(f"#> encoding {len(passages):,} passages with {options.checkpoint.name} ({options.encoding} encoding)",
               flush=True)
         build_plaid(collection_path, building / PLAID_DIR, options)
